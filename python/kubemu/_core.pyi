@@ -1,0 +1,324 @@
+"""Type stub of the compiled extension ``kubemu._core`` (rust/kubemu-py).
+
+Hand-written, kept in step with the module by ``tests/test_core_stub.py``.
+Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
+"""
+
+from collections.abc import Sequence
+from os import PathLike
+from typing import Final, Literal
+
+__version__: Final[str]
+
+SortOrder = Literal["none", "ascend", "descend"]
+SortTarget = Literal["key", "version", "create", "mod", "value"]
+CompareTarget = Literal["version", "create", "mod", "value", "lease"]
+CompareResult = Literal["=", "==", "!=", ">", "<"]
+WatchFilter = Literal["noput", "nodelete"]
+
+class StoreError(Exception):
+    """Base class of every error the store raises."""
+
+class InvalidArgumentError(StoreError, ValueError):
+    """The request is malformed (empty key, range_end <= key, bad enum...)."""
+
+class CompactedError(StoreError):
+    """The requested revision has been compacted."""
+
+class FutureRevisionError(StoreError):
+    """The requested revision is above the current revision."""
+
+class LeaseNotFoundError(StoreError):
+    """The lease does not exist (never granted, revoked or expired)."""
+
+class LeaseExistsError(StoreError):
+    """A lease with the requested id already exists."""
+
+class KeyNotFoundError(StoreError):
+    """ignore_value/ignore_lease on a key that does not exist."""
+
+class RequestTooLargeError(StoreError):
+    """A key or value (or a whole txn) is over the request size limit."""
+
+class TooManyOpsError(StoreError):
+    """A txn has more compares or ops than max_txn_ops."""
+
+class DuplicateKeyError(StoreError):
+    """A txn writes the same key twice."""
+
+class NoSpaceError(StoreError):
+    """The NOSPACE alarm is raised: the store is over its quota."""
+
+class CorruptionError(StoreError):
+    """The data dir or snapshot file is corrupt; nothing was loaded."""
+
+class StoreClosedError(StoreError):
+    """The store was closed, or failed and refuses further writes."""
+
+class KeyValue:
+    """One version of a key (etcd mvccpb.KeyValue)."""
+
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def create_revision(self) -> int: ...
+    @property
+    def mod_revision(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def lease(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Event:
+    """A watch event; ``type`` is "PUT" or "DELETE"."""
+
+    @property
+    def type(self) -> Literal["PUT", "DELETE"]: ...
+    @property
+    def kv(self) -> KeyValue: ...
+    @property
+    def prev_kv(self) -> KeyValue | None: ...
+
+class PutResponse:
+    @property
+    def revision(self) -> int: ...
+    @property
+    def prev_kv(self) -> KeyValue | None: ...
+
+class RangeResponse:
+    @property
+    def revision(self) -> int: ...
+    @property
+    def kvs(self) -> list[KeyValue]: ...
+    @property
+    def more(self) -> bool: ...
+    @property
+    def count(self) -> int: ...
+
+class DeleteRangeResponse:
+    @property
+    def revision(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+    @property
+    def prev_kvs(self) -> list[KeyValue]: ...
+
+class TxnResponse:
+    @property
+    def revision(self) -> int: ...
+    @property
+    def succeeded(self) -> bool: ...
+    @property
+    def responses(
+        self,
+    ) -> list[RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse]: ...
+
+class Compare:
+    """One txn compare; ``value`` is an int, or bytes for target "value"."""
+
+    def __init__(
+        self,
+        key: bytes,
+        target: CompareTarget,
+        result: CompareResult,
+        value: int | bytes,
+        range_end: bytes | None = None,
+    ) -> None: ...
+
+class Op:
+    """One txn operation (etcd RequestOp); build with the static methods."""
+
+    @staticmethod
+    def put(
+        key: bytes,
+        value: bytes = b"",
+        *,
+        lease: int = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> Op: ...
+    @staticmethod
+    def range(
+        key: bytes,
+        range_end: bytes | None = None,
+        *,
+        revision: int = 0,
+        limit: int = 0,
+        sort_order: SortOrder = "none",
+        sort_target: SortTarget = "key",
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> Op: ...
+    @staticmethod
+    def delete(key: bytes, range_end: bytes | None = None, *, prev_kv: bool = False) -> Op: ...
+    @staticmethod
+    def txn(compare: Sequence[Compare], success: Sequence[Op], failure: Sequence[Op]) -> Op: ...
+
+class LeaseGrant:
+    @property
+    def id(self) -> int: ...
+    @property
+    def ttl(self) -> int: ...
+    @property
+    def revision(self) -> int: ...
+
+class LeaseTimeToLive:
+    @property
+    def id(self) -> int: ...
+    @property
+    def ttl(self) -> int:
+        """Remaining seconds; -1 when the lease does not exist (as etcd)."""
+    @property
+    def granted_ttl(self) -> int: ...
+    @property
+    def keys(self) -> list[bytes]: ...
+
+class Status:
+    @property
+    def revision(self) -> int: ...
+    @property
+    def compact_revision(self) -> int: ...
+    @property
+    def db_size(self) -> int: ...
+    @property
+    def db_size_in_use(self) -> int: ...
+    @property
+    def quota_bytes(self) -> int: ...
+    @property
+    def keys(self) -> int: ...
+    @property
+    def alarms(self) -> list[str]: ...
+    @property
+    def recovery_warnings(self) -> list[str]: ...
+
+class WatchResponse:
+    """One message of a watch stream (etcd WatchResponse)."""
+
+    @property
+    def watch_id(self) -> int: ...
+    @property
+    def revision(self) -> int:
+        """Header revision: all later events of this watch have higher revisions."""
+    @property
+    def created(self) -> bool: ...
+    @property
+    def canceled(self) -> bool: ...
+    @property
+    def compact_revision(self) -> int: ...
+    @property
+    def cancel_reason(self) -> str: ...
+    @property
+    def events(self) -> list[Event]: ...
+    @property
+    def is_progress_notify(self) -> bool: ...
+
+class WatchStream:
+    """Many watches multiplexed on one bounded buffer (like one etcd Watch RPC stream).
+
+    ``fileno()`` becomes readable when ``poll`` has something to return, so an
+    asyncio loop can wait on it with ``add_reader`` instead of a thread.
+    """
+
+    def watch(
+        self,
+        key: bytes,
+        range_end: bytes | None = None,
+        *,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Sequence[WatchFilter] = (),
+        progress_notify: bool = False,
+        watch_id: int = -1,
+    ) -> int: ...
+    def cancel(self, watch_id: int) -> bool: ...
+    def request_progress(self) -> None: ...
+    def poll(self, timeout: float | None = 0.0, max_responses: int = 1024) -> list[WatchResponse]:
+        """Responses ready now; waits up to ``timeout`` seconds (None: forever) for one."""
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+
+class Store:
+    """The MVCC watchable store. ``data_dir=None`` keeps everything in memory."""
+
+    def __init__(
+        self,
+        data_dir: str | PathLike[str] | None = None,
+        *,
+        quota_bytes: int = 2 * 1024**3,
+        max_txn_ops: int = 128,
+        max_request_bytes: int = 1536 * 1024,
+        fsync: bool = True,
+        snapshot_wal_bytes: int = 64 * 1024 * 1024,
+        manual_clock: bool = False,
+        progress_notify_interval: float = 600.0,
+    ) -> None: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def compact_revision(self) -> int: ...
+    def put(
+        self,
+        key: bytes,
+        value: bytes,
+        *,
+        lease: int = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> PutResponse: ...
+    def put_many(self, items: Sequence[tuple[bytes, bytes]], *, lease: int = 0) -> int:
+        """One revision per pair, one crossing and one group commit; returns the last revision."""
+    def range(
+        self,
+        key: bytes,
+        range_end: bytes | None = None,
+        *,
+        revision: int = 0,
+        limit: int = 0,
+        sort_order: SortOrder = "none",
+        sort_target: SortTarget = "key",
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> RangeResponse: ...
+    def delete_range(
+        self, key: bytes, range_end: bytes | None = None, *, prev_kv: bool = False
+    ) -> DeleteRangeResponse: ...
+    def txn(
+        self,
+        compare: Sequence[Compare] = (),
+        success: Sequence[Op] = (),
+        failure: Sequence[Op] = (),
+    ) -> TxnResponse: ...
+    def compact(self, revision: int) -> int: ...
+    def watch_stream(self, *, max_pending_events: int = 65536) -> WatchStream: ...
+    def lease_grant(self, ttl: int, id: int = 0) -> LeaseGrant: ...
+    def lease_revoke(self, id: int) -> int: ...
+    def lease_keepalive(self, id: int) -> int: ...
+    def lease_time_to_live(self, id: int, keys: bool = False) -> LeaseTimeToLive: ...
+    def leases(self) -> list[int]: ...
+    def advance_clock(self, seconds: float) -> list[int]:
+        """Manual clock only: move time forward, expire due leases, return their ids."""
+    def snapshot_save(self, path: str | PathLike[str]) -> int:
+        """Write a self-checking snapshot file; returns its revision."""
+    def status(self) -> Status: ...
+    def alarms(self) -> list[str]: ...
+    def alarm_disarm(self) -> None: ...
+    def close(self) -> None: ...
+
+def snapshot_restore(snapshot: str | PathLike[str], data_dir: str | PathLike[str]) -> int:
+    """Create a new data dir from a snapshot file; returns the snapshot's revision."""

@@ -1,0 +1,1 @@
+"""Benchmarks of kubemu (run them with ``python -m kubemu.bench.<name>``)."""
