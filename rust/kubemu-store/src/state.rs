@@ -102,38 +102,33 @@ impl State {
     }
 
     /// Puts `value` at `key` in txn `w`, returning the previous live version.
-    /// Callers have checked the lease exists.
-    pub fn put(&mut self, w: &mut Writer, key: &[u8], value: Bytes, lease: i64) -> Option<KeyValue> {
+    /// Callers have checked the lease exists. One index lookup.
+    pub fn put(&mut self, w: &mut Writer, key: Bytes, value: Bytes, lease: i64) -> Option<KeyValue> {
+        use std::collections::btree_map::Entry as Slot;
         let sub = w.events.len() as u32;
-        let (key_arc, hist) = match self.index.get_key_value(key) {
-            Some((k, _)) => {
-                let k = k.clone();
-                let h = self.index.get_mut(key).expect("key present");
-                (k, h)
+        let (key_arc, hist) = match self.index.entry(key) {
+            Slot::Occupied(o) => {
+                let k = o.key().clone();
+                (k, o.into_mut())
             }
-            None => {
-                let k: Bytes = Bytes::from(key);
-                self.size_in_use += KEY_OVERHEAD + key.len() as i64;
-                (k.clone(), self.index.entry(k).or_default())
+            Slot::Vacant(v) => {
+                let k = v.key().clone();
+                self.size_in_use += KEY_OVERHEAD + k.len() as i64;
+                (k, v.insert(Vec::with_capacity(1)))
             }
         };
-        let prev = index::live(hist).cloned();
-        let (create, version) = match &prev {
-            Some(p) => (p.create, p.version.saturating_add(1)),
-            None => (w.main, 1),
+        let (create, version, prev_kv) = match index::live(hist) {
+            Some(p) => (p.create, p.version.saturating_add(1), Some(p.to_kv(&key_arc))),
+            None => (w.main, 1, None),
         };
         let entry = Entry { main: w.main, create, lease, version, sub, value: Some(value) };
         self.size_in_use += entry.size();
         let kv = entry.to_kv(&key_arc);
         hist.push(entry);
-        if prev.is_none() {
-            self.live_keys += 1;
-        }
-        let prev_kv = prev.map(|p| p.to_kv(&key_arc));
-        if let Some(p) = &prev_kv {
-            if p.lease != 0 && p.lease != lease {
-                self.lessor.detach(p.lease, key);
-            }
+        match &prev_kv {
+            None => self.live_keys += 1,
+            Some(p) if p.lease != 0 && p.lease != lease => self.lessor.detach(p.lease, &key_arc),
+            Some(_) => {}
         }
         if lease != 0 {
             self.lessor.attach(lease, &key_arc);

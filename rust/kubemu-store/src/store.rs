@@ -64,10 +64,15 @@ impl Default for Options {
 /// Applied-but-not-yet-committed work.
 #[derive(Default)]
 struct Pending {
+    /// Whether records are encoded for a WAL (false in memory).
+    durable: bool,
     buf: Vec<u8>,
-    batches: Vec<(i64, Vec<Arc<Event>>)>,
+    /// Events in revision order (each carries its revision as `kv.mod_revision`).
+    events: Vec<Arc<Event>>,
     /// Sequence number of the newest pending write.
     seq: u64,
+    /// A record was queued in memory mode (nothing to encode, but a commit is due).
+    dirty: bool,
 }
 
 struct Commit {
@@ -135,7 +140,7 @@ impl Store {
         let shared = Arc::new(Shared {
             opts,
             state: RwLock::new(state),
-            pending: Mutex::new(Pending::default()),
+            pending: Mutex::new(Pending { durable: wal.is_some(), ..Pending::default() }),
             commit: Mutex::new(Commit { wal, durable_seq: 0, since_snapshot: 0 }),
             hub: Mutex::new(hub),
             visible: AtomicI64::new(current),
@@ -204,10 +209,17 @@ impl Store {
                 st.alarms.insert(Alarm::NoSpace);
                 return Err(StoreError::NoSpace);
             }
+            p.events.reserve(items.len());
+            let mut w = st.begin();
             for (k, v) in items {
-                let mut w = st.begin();
-                st.put(&mut w, k, v.clone(), lease);
-                p.add(st.finish(w), true);
+                w.main = st.current + 1;
+                st.put(&mut w, k.clone(), v.clone(), lease);
+                st.current = w.main;
+                let ev = w.events.pop().expect("one event per put");
+                if p.durable {
+                    wal::encode_changes(&mut p.buf, w.main, std::slice::from_ref(&ev));
+                }
+                p.events.push(Arc::new(ev));
             }
             Ok(st.current)
         })
@@ -426,16 +438,20 @@ impl Pending {
     /// Queues a revision's events for publishing, encoding them for the WAL if `log`.
     fn add(&mut self, changes: Changes, log: bool) {
         if let Some((main, events)) = changes {
-            if log {
+            if log && self.durable {
                 wal::encode_changes(&mut self.buf, main, &events);
             }
-            self.batches.push((main, events.into_iter().map(Arc::new).collect()));
+            self.events.extend(events.into_iter().map(Arc::new));
         }
     }
 
-    /// Queues a raw WAL record.
+    /// Queues a raw WAL record (a dirty marker in memory, so the write commits).
     fn record(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
-        f(&mut self.buf);
+        if self.durable {
+            f(&mut self.buf);
+        } else {
+            self.dirty = true;
+        }
     }
 }
 
@@ -457,12 +473,13 @@ impl Shared {
             let mut st = self.state.write();
             let had_nospace = st.alarms.contains(&Alarm::NoSpace);
             let mut p = self.pending.lock();
-            let before = (p.buf.len(), p.batches.len());
+            let before = (p.buf.len(), p.events.len());
+            p.dirty = false;
             let res = f(&mut st, &mut p);
             if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
-                wal::encode_simple(&mut p.buf, wal::REC_ALARM, 1, 0);
+                p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
             }
-            if (p.buf.len(), p.batches.len()) != before {
+            if (p.buf.len(), p.events.len()) != before || p.dirty {
                 p.seq += 1;
             }
             (res, p.seq)
@@ -481,9 +498,17 @@ impl Shared {
     }
 
     fn commit_locked(&self, c: &mut Commit) -> Result<()> {
-        let p = std::mem::take(&mut *self.pending.lock());
+        let p = {
+            let mut pending = self.pending.lock();
+            let fresh = Pending {
+                durable: pending.durable,
+                buf: Vec::with_capacity(pending.buf.capacity().min(1 << 20)),
+                seq: pending.seq,
+                ..Pending::default()
+            };
+            std::mem::replace(&mut *pending, fresh)
+        };
         let seq = p.seq;
-        self.pending.lock().seq = seq;
         if let Some(wal) = c.wal.as_mut() {
             if let Err(e) = wal.write(&p.buf) {
                 let msg = format!("WAL write failed, store stopped: {e}");
@@ -493,9 +518,9 @@ impl Shared {
             c.since_snapshot += p.buf.len() as u64;
         }
         c.durable_seq = seq;
-        if !p.batches.is_empty() {
+        if !p.events.is_empty() {
             let mut hub = self.hub.lock();
-            hub.publish(&p.batches);
+            hub.publish(&p.events);
             self.visible.store(hub.published, Ordering::SeqCst);
         }
         Ok(())
@@ -848,7 +873,7 @@ fn apply_record(st: &mut State, rec: Record<'_>, now: i64) -> Result<()> {
             let mut w = st.begin();
             for (is_put, key, value, lease) in changes {
                 if is_put {
-                    st.put(&mut w, key, Bytes::from(value), lease);
+                    st.put(&mut w, Bytes::from(key), Bytes::from(value), lease);
                 } else {
                     st.delete_range(&mut w, key, &[]);
                 }

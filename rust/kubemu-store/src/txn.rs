@@ -261,7 +261,7 @@ impl State {
             }
         }
         let value = value.unwrap_or_else(|| Bytes::from(&p.value[..]));
-        let prev = self.put(w, &p.key, value, lease);
+        let prev = self.put(w, Bytes::from(&p.key[..]), value, lease);
         PutResponse { revision: 0, prev_kv: if p.prev_kv { prev } else { None } }
     }
 

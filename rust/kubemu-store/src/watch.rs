@@ -12,7 +12,7 @@
 //! the stream's consumer replays them from the revision log in batches when it
 //! polls, so a slow consumer never blocks a writer and costs only its own time.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,7 +36,7 @@ pub struct WatchRequest {
     pub no_put: bool,
     pub no_delete: bool,
     pub progress_notify: bool,
-    /// Requested id; negative = pick the next free one.
+    /// Requested id; 0 or negative = pick the next free one (etcd's `AutoWatchID` is 0).
     pub watch_id: i64,
 }
 
@@ -260,7 +260,9 @@ pub(crate) struct Hub {
     watchers: HashMap<WatchKey, Watcher>,
     router: Router,
     /// Watch ids per stream, for progress, catch-up and close.
-    by_stream: HashMap<u64, Vec<i64>>,
+    by_stream: HashMap<u64, BTreeSet<i64>>,
+    /// Next automatic watch id per stream.
+    next_id: HashMap<u64, i64>,
 }
 
 /// Work a stream's consumer must do to catch unsynced watchers up.
@@ -279,7 +281,7 @@ impl Hub {
             return Err(StoreError::InvalidArgument("start_revision must not be negative".into()));
         }
         let ids = self.by_stream.entry(stream.id).or_default();
-        let id = if req.watch_id >= 0 {
+        let id = if req.watch_id > 0 {
             if ids.contains(&req.watch_id) {
                 return Err(StoreError::InvalidArgument(
                     "mvcc: duplicate watch ID provided on the WatchStream".into(),
@@ -287,9 +289,14 @@ impl Hub {
             }
             req.watch_id
         } else {
-            (0..).find(|i| !ids.contains(i)).expect("a free id")
+            let next = self.next_id.entry(stream.id).or_default();
+            while ids.contains(next) {
+                *next += 1;
+            }
+            *next += 1;
+            *next - 1
         };
-        ids.push(id);
+        ids.insert(id);
         let synced = req.start_revision == 0 || req.start_revision > self.published;
         let next_rev = if req.start_revision == 0 { self.published + 1 } else { req.start_revision };
         let wk = (stream.id, id);
@@ -320,7 +327,7 @@ impl Hub {
         let w = self.watchers.remove(&wk)?;
         self.router.remove(&w.key, &w.range_end, wk);
         if let Some(ids) = self.by_stream.get_mut(&wk.0) {
-            ids.retain(|i| *i != wk.1);
+            ids.remove(&wk.1);
         }
         Some(w)
     }
@@ -343,6 +350,7 @@ impl Hub {
 
     /// Drops every watch of a closed stream.
     pub fn close_stream(&mut self, stream: &StreamInner) {
+        self.next_id.remove(&stream.id);
         for id in self.by_stream.remove(&stream.id).unwrap_or_default() {
             if let Some(w) = self.watchers.remove(&(stream.id, id)) {
                 self.router.remove(&w.key, &w.range_end, (stream.id, id));
@@ -377,11 +385,13 @@ impl Hub {
         }
     }
 
-    /// Publishes committed revisions in order; `published` becomes the last one.
-    pub fn publish(&mut self, batches: &[(i64, Vec<Arc<Event>>)]) {
-        let Some((last, _)) = batches.last() else { return };
+    /// Publishes committed events (in revision order); `published` becomes
+    /// the revision of the last one.
+    pub fn publish(&mut self, events: &[Arc<Event>]) {
+        let Some(last) = events.last().map(|e| e.kv.mod_revision) else { return };
+        let last = &last;
         let mut per: HashMap<WatchKey, Vec<Arc<Event>>> = HashMap::new();
-        for (_, events) in batches {
+        if !self.watchers.is_empty() {
             for ev in events {
                 self.router.matches(&ev.kv.key, |wk| per.entry(wk).or_default().push(ev.clone()));
             }

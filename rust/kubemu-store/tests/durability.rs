@@ -1,0 +1,123 @@
+//! Restart, snapshots, torn tails and corruption.
+
+mod common;
+use common::*;
+use kubemu_store::*;
+
+#[test]
+fn restart_restores_everything_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rev, hist) = {
+        let s = durable(dir.path());
+        let l = s.lease_grant(30, 5).unwrap().id;
+        put(&s, "a", "1");
+        put_lease(&s, "b", "1", l).unwrap();
+        put(&s, "a", "2");
+        del(&s, "c", "d");
+        s.compact(3).unwrap();
+        put(&s, "a", "3");
+        (s.revision(), s.hash_kv(0).unwrap())
+    };
+    let s = durable(dir.path());
+    assert_eq!(s.revision(), rev);
+    assert_eq!(s.compact_revision(), 3);
+    assert_eq!(s.hash_kv(0).unwrap(), hist);
+    assert_eq!(value(&get(&s, "a").unwrap()), "3");
+    assert_eq!(s.leases(), vec![5]);
+    assert_eq!(s.lease_time_to_live(5, true).unwrap().keys.len(), 1);
+}
+
+#[test]
+fn snapshots_bound_the_wal_and_recover_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let expect = {
+        let s = durable(dir.path());
+        for i in 0..300 {
+            put(&s, &format!("k{}", i % 37), &i.to_string());
+        }
+        s.snapshot_now().unwrap();
+        for i in 0..50 {
+            put(&s, &format!("k{}", i % 7), "after");
+        }
+        s.snapshot_now().unwrap();
+        put(&s, "tail", "1");
+        (s.revision(), s.hash_kv(0).unwrap())
+    };
+    let wal_files = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
+    assert_eq!(wal_files, 1, "segments covered by the snapshot are removed");
+    let s = durable(dir.path());
+    assert_eq!((s.revision(), s.hash_kv(0).unwrap()), expect);
+    let old = s.range(&RangeRequest { key: "k1".into(), revision: 100, ..Default::default() }).unwrap();
+    assert_eq!(old.kvs.len(), 1, "history before the snapshot survives");
+}
+
+fn wal_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("wal")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.pop().unwrap()
+}
+
+#[test]
+fn torn_tail_is_truncated_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        put(&s, "a", "1");
+        put(&s, "b", "2");
+    }
+    let f = wal_file(dir.path());
+    let len = std::fs::metadata(&f).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+    file.set_len(len - 3).unwrap();
+    let s = durable(dir.path());
+    assert_eq!(s.revision(), 2);
+    assert!(get(&s, "b").is_none());
+    assert_eq!(s.status().recovery_warnings.len(), 1);
+    put(&s, "c", "3");
+    drop(s);
+    let s = durable(dir.path());
+    assert_eq!(s.revision(), 3);
+}
+
+#[test]
+fn corruption_in_the_middle_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        for i in 0..10 {
+            put(&s, "k", &format!("value-{i}"));
+        }
+    }
+    let f = wal_file(dir.path());
+    let mut data = std::fs::read(&f).unwrap();
+    data[20] ^= 0xff;
+    std::fs::write(&f, &data).unwrap();
+    let err = Store::open(Options { data_dir: Some(dir.path().into()), ..Options::default() }).err().unwrap();
+    match err {
+        StoreError::Corruption(m) => assert!(m.contains(".wal"), "{m}"),
+        e => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn backup_has_etcd_shape_and_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = mem();
+    for i in 0..20 {
+        put(&s, &format!("k{i}"), "v");
+    }
+    let file = dir.path().join("backup.db");
+    let rev = s.snapshot_save(&file).unwrap();
+    let len = std::fs::metadata(&file).unwrap().len();
+    assert_eq!(len % 512, 32);
+    let data_dir = dir.path().join("restored");
+    assert_eq!(snapshot_restore(&file, &data_dir).unwrap(), rev);
+    let r = durable(&data_dir);
+    assert_eq!(r.revision(), rev);
+    assert_eq!(r.hash_kv(0).unwrap(), s.hash_kv(0).unwrap());
+    // A damaged backup is refused.
+    let mut data = std::fs::read(&file).unwrap();
+    data[100] ^= 1;
+    std::fs::write(&file, &data).unwrap();
+    assert!(matches!(snapshot_restore(&file, &dir.path().join("x")), Err(StoreError::Corruption(_))));
+}
