@@ -6,9 +6,42 @@ Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Final, Literal
+from typing import Final, Literal, final
+
+from typing_extensions import disjoint_base
 
 __version__: Final[str]
+__all__ = [
+    "CompactedError",
+    "Compare",
+    "CorruptionError",
+    "DeleteRangeResponse",
+    "DuplicateKeyError",
+    "Event",
+    "FutureRevisionError",
+    "InvalidArgumentError",
+    "KeyNotFoundError",
+    "KeyValue",
+    "LeaseExistsError",
+    "LeaseGrant",
+    "LeaseNotFoundError",
+    "LeaseTimeToLive",
+    "NoSpaceError",
+    "Op",
+    "PutResponse",
+    "RangeResponse",
+    "RequestTooLargeError",
+    "Status",
+    "Store",
+    "StoreClosedError",
+    "StoreError",
+    "TooManyOpsError",
+    "TxnResponse",
+    "WatchResponse",
+    "WatchStream",
+    "__version__",
+    "snapshot_restore",
+]
 
 SortOrder = Literal["none", "ascend", "descend"]
 SortTarget = Literal["key", "version", "create", "mod", "value"]
@@ -55,6 +88,7 @@ class CorruptionError(StoreError):
 class StoreClosedError(StoreError):
     """The store was closed, or failed and refuses further writes."""
 
+@final
 class KeyValue:
     """One version of a key (etcd mvccpb.KeyValue)."""
 
@@ -70,9 +104,10 @@ class KeyValue:
     def version(self) -> int: ...
     @property
     def lease(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class Event:
     """A watch event; ``type`` is "PUT" or "DELETE"."""
 
@@ -83,12 +118,14 @@ class Event:
     @property
     def prev_kv(self) -> KeyValue | None: ...
 
+@final
 class PutResponse:
     @property
     def revision(self) -> int: ...
     @property
     def prev_kv(self) -> KeyValue | None: ...
 
+@final
 class RangeResponse:
     @property
     def revision(self) -> int: ...
@@ -99,6 +136,7 @@ class RangeResponse:
     @property
     def count(self) -> int: ...
 
+@final
 class DeleteRangeResponse:
     @property
     def revision(self) -> int: ...
@@ -107,6 +145,7 @@ class DeleteRangeResponse:
     @property
     def prev_kvs(self) -> list[KeyValue]: ...
 
+@final
 class TxnResponse:
     @property
     def revision(self) -> int: ...
@@ -117,25 +156,27 @@ class TxnResponse:
         self,
     ) -> list[RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse]: ...
 
+@final
 class Compare:
     """One txn compare; ``value`` is an int, or bytes for target "value"."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         key: bytes,
         target: CompareTarget,
         result: CompareResult,
         value: int | bytes,
         range_end: bytes | None = None,
-    ) -> None: ...
+    ) -> Compare: ...
 
+@final
 class Op:
     """One txn operation (etcd RequestOp); build with the static methods."""
 
     @staticmethod
     def put(
         key: bytes,
-        value: bytes = b"",
+        value: bytes = ...,
         *,
         lease: int = 0,
         prev_kv: bool = False,
@@ -163,6 +204,7 @@ class Op:
     @staticmethod
     def txn(compare: Sequence[Compare], success: Sequence[Op], failure: Sequence[Op]) -> Op: ...
 
+@final
 class LeaseGrant:
     @property
     def id(self) -> int: ...
@@ -171,6 +213,7 @@ class LeaseGrant:
     @property
     def revision(self) -> int: ...
 
+@final
 class LeaseTimeToLive:
     @property
     def id(self) -> int: ...
@@ -182,6 +225,7 @@ class LeaseTimeToLive:
     @property
     def keys(self) -> list[bytes]: ...
 
+@final
 class Status:
     @property
     def revision(self) -> int: ...
@@ -200,6 +244,7 @@ class Status:
     @property
     def recovery_warnings(self) -> list[str]: ...
 
+@final
 class WatchResponse:
     """One message of a watch stream (etcd WatchResponse)."""
 
@@ -221,6 +266,7 @@ class WatchResponse:
     @property
     def is_progress_notify(self) -> bool: ...
 
+@final
 class WatchStream:
     """Many watches multiplexed on one bounded buffer (like one etcd Watch RPC stream).
 
@@ -235,24 +281,26 @@ class WatchStream:
         *,
         start_revision: int = 0,
         prev_kv: bool = False,
-        filters: Sequence[WatchFilter] = (),
+        filters: Sequence[WatchFilter] = ...,
         progress_notify: bool = False,
-        watch_id: int = -1,
-    ) -> int: ...
+        watch_id: int = 0,
+    ) -> int:
+        """Adds a watch; ``filters`` defaults to none; ``watch_id`` 0 picks the next free id."""
     def cancel(self, watch_id: int) -> bool: ...
     def request_progress(self) -> None: ...
-    def poll(self, timeout: float | None = 0.0, max_responses: int = 1024) -> list[WatchResponse]:
-        """Responses ready now; waits up to ``timeout`` seconds (None: forever) for one."""
+    def poll(self, timeout: float | None = ..., max_responses: int = 1024) -> list[WatchResponse]:
+        """Responses ready now; waits up to ``timeout`` seconds (default 0; None: forever)."""
     def fileno(self) -> int: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
 
+@disjoint_base
 class Store:
     """The MVCC watchable store. ``data_dir=None`` keeps everything in memory."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         data_dir: str | PathLike[str] | None = None,
         *,
         quota_bytes: int = 2 * 1024**3,
@@ -262,7 +310,7 @@ class Store:
         snapshot_wal_bytes: int = 64 * 1024 * 1024,
         manual_clock: bool = False,
         progress_notify_interval: float = 600.0,
-    ) -> None: ...
+    ) -> Store: ...
     @property
     def revision(self) -> int: ...
     @property
@@ -300,10 +348,11 @@ class Store:
     ) -> DeleteRangeResponse: ...
     def txn(
         self,
-        compare: Sequence[Compare] = (),
-        success: Sequence[Op] = (),
-        failure: Sequence[Op] = (),
-    ) -> TxnResponse: ...
+        compare: Sequence[Compare] = ...,
+        success: Sequence[Op] = ...,
+        failure: Sequence[Op] = ...,
+    ) -> TxnResponse:
+        """Runs compares, then success (all true) or failure ops; each list defaults to empty."""
     def compact(self, revision: int) -> int: ...
     def watch_stream(self, *, max_pending_events: int = 65536) -> WatchStream: ...
     def lease_grant(self, ttl: int, id: int = 0) -> LeaseGrant: ...

@@ -2,12 +2,14 @@
 
 Usage (from the repository root, with ``python/`` and ``.`` on PYTHONPATH)::
 
-    python -m tests.store.crash_writer DATA_DIR SEED [THREADS]
+    python -m tests.store.crash_writer DATA_DIR SEED [SNAPSHOT_WAL_BYTES]
 
-It opens ``Store(DATA_DIR)`` (fsync on) and, from 1-3 threads, loops forever over a
-mix of ``put``, ``put_many`` (1-200 pairs), ``delete_range`` (one key, one group of
-keys, or several groups) and Kubernetes-style ``txn`` (compare mod_revision, then put;
-sometimes with a second put and a delete in the same txn).
+It opens ``Store(DATA_DIR)`` (fsync on; a small SNAPSHOT_WAL_BYTES makes the store
+snapshot and drop WAL segments while it is being killed) and, from 1-3 threads, loops
+forever over a mix of ``put``, ``put_many`` (1-200 pairs), ``delete_range`` (one key,
+one group of keys, or several groups) and Kubernetes-style ``txn`` (compare
+mod_revision, then put; sometimes with a second put and a delete in the same txn).
+Thread 0 now and then compacts to 2,000 revisions behind the head.
 
 The protocol on stdout is one JSON object per line, written with ``os.write`` under a
 lock so lines never interleave:
@@ -20,6 +22,8 @@ lock so lines never interleave:
   where OPS lists what it did, each with the revision it was written at:
   ``["put", key, value, rev]`` and ``["del", key, rev]`` (empty for a txn whose
   compare failed or a delete that matched nothing);
+* ``{"intent"|"ack": [T, SEQ], "kind": "compact", "rev": C, "ops": []}`` around a
+  ``compact(C)``;
 * ``{"error": TEXT}`` if the store raised (the process then exits with status 3).
 
 Keys and values are ASCII and are written to JSON as latin-1 strings. Every value
@@ -89,7 +93,9 @@ class Writer:
             while True:
                 seq += 1
                 r = rng.random()
-                if r < 0.30:
+                if t == 0 and rng.random() < 0.01:
+                    self.do_compact(t, seq)
+                elif r < 0.30:
                     self.do_put(rng, t, seq)
                 elif r < 0.55:
                     self.do_put_many(rng, t, seq)
@@ -100,6 +106,14 @@ class Writer:
         except BaseException:
             self.emit({"error": traceback.format_exc()})
             os._exit(3)
+
+    def do_compact(self, t: int, seq: int) -> None:
+        rev = self.store.revision - 2000
+        if rev <= self.store.compact_revision:
+            return
+        self.emit({"intent": [t, seq], "kind": "compact", "rev": rev, "ops": []})
+        self.store.compact(rev)
+        self.emit({"ack": [t, seq], "kind": "compact", "rev": rev, "ops": []})
 
     def do_put(self, rng: random.Random, t: int, seq: int) -> None:
         key = rng.choice(ALL_KEYS)
@@ -210,9 +224,12 @@ class Writer:
 def main(argv: list[str]) -> int:
     data_dir = argv[0]
     seed = int(argv[1])
-    threads = int(argv[2]) if len(argv) > 2 else random.Random(seed).randint(1, 3)
+    threads = random.Random(seed).randint(1, 3)
+    opts: dict[str, Any] = {}
+    if len(argv) > 2 and int(argv[2]) > 0:
+        opts["snapshot_wal_bytes"] = int(argv[2])
     try:
-        store = Store(data_dir, fsync=True)
+        store = Store(data_dir, fsync=True, **opts)
     except BaseException:
         sys.stdout.write(json.dumps({"error": traceback.format_exc()}) + "\n")
         sys.stdout.flush()

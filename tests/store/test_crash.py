@@ -94,12 +94,21 @@ def parse_log(raw: bytes) -> RoundLog:
     return log
 
 
-def run_child(data_dir: Path, out_dir: Path, round_no: int, seed: int, rng: random.Random) -> bytes:
+def run_child(
+    data_dir: Path, out_dir: Path, round_no: int, seed: int, snap_bytes: int, rng: random.Random
+) -> bytes:
     out_path = out_dir / f"round-{round_no:02d}.out"
     err_path = out_dir / f"round-{round_no:02d}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.store.crash_writer", str(data_dir), str(seed)],
+            [
+                sys.executable,
+                "-m",
+                "tests.store.crash_writer",
+                str(data_dir),
+                str(seed),
+                str(snap_bytes),
+            ],
             cwd=REPO,
             env=child_env(),
             stdout=out,
@@ -135,6 +144,7 @@ class Model:
     """What the test knows of the store at the end of the previous round."""
 
     revision: int = 1  # an empty etcd store is at revision 1
+    compact: int = 0
     state: dict[bytes, tuple[bytes, int]] = field(default_factory=dict)  # key -> (value, mod)
     # (key, rev, value or None) of acknowledged ops of earlier rounds, re-checked later.
     history: list[tuple[bytes, int, bytes | None]] = field(default_factory=list)
@@ -144,6 +154,7 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
     # --- what was acknowledged / attempted
     acked: list[tuple[bytes, int, bytes | None]] = []  # key, rev, value (None: deleted)
     acked_revs: set[int] = set()
+    acked_compacts = [a["rev"] for a in log.acks.values() if a["kind"] == "compact"]
     for ack in log.acks.values():
         for op in ack["ops"]:
             if op[0] == "put":
@@ -153,6 +164,7 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
                 acked.append((b(op[1]), op[2], None))
                 acked_revs.add(op[2])
     unacked = [it for tid, it in log.intents.items() if tid not in log.acks]
+    unacked_compacts = [it["rev"] for it in unacked if it["kind"] == "compact"]
     unacked_puts: dict[bytes, set[bytes]] = defaultdict(set)
     unacked_dels: list[tuple[bytes, bytes]] = []
     budget = 0  # revisions the unacknowledged calls may have created
@@ -162,7 +174,7 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
                 unacked_puts[b(op[1])].add(b(op[2]))
             else:
                 unacked_dels.append((b(op[1]), b(op[2])))
-        budget += len(it["ops"]) if it["kind"] == "put_many" else 1
+        budget += {"put_many": len(it["ops"]), "compact": 0}.get(it["kind"], 1)
 
     def unacked_delete_covers(key: bytes) -> bool:
         return any(lo <= key < hi for lo, hi in unacked_dels)
@@ -181,7 +193,18 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
         f"{len(acked_revs)} acknowledged + {budget} attempted revisions"
     )
 
-    # --- (2a) every acknowledged op is in history at its revision
+    # --- compaction: an acknowledged one is kept, an attempted one may be
+    cr = store.compact_revision
+    assert cr >= max([model.compact, *acked_compacts]), (
+        f"{where}: compact_revision {cr} below an acknowledged compaction "
+        f"{max([model.compact, *acked_compacts])}"
+    )
+    assert cr in {model.compact, *acked_compacts, *unacked_compacts}, (
+        f"{where}: compact_revision {cr} was never requested"
+    )
+    model.history = [h for h in model.history if h[1] >= cr]
+
+    # --- (2a) every acknowledged op is in history at its revision (unless compacted)
     last: dict[bytes, tuple[int, bytes | None]] = {}
     for key, r, value in acked:
         prev = last.get(key)
@@ -189,6 +212,8 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
         if prev is None or prev[0] < r:
             last[key] = (r, value)
     for key, r, value in acked + model.history:
+        if r < cr:
+            continue
         kvs = store.range(key, revision=r).kvs
         if value is None:
             assert kvs == [], (
@@ -261,6 +286,8 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
             else:
                 expect = [(k, kv.mod_revision, v) for k, v in puts]
             for k, r, v in expect:
+                if r < cr:
+                    continue
                 kvs = store.range(k, revision=r).kvs
                 assert kvs and kvs[0].value == v and kvs[0].mod_revision == r, (
                     f"{where}: {it['kind']} {it['intent']} is partly committed: {key!r} has "
@@ -268,6 +295,8 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
                     f"{[(x.value[:40], x.mod_revision) for x in kvs]}"
                 )
             for k in dels:
+                if kv.mod_revision < cr:
+                    continue
                 assert store.range(k, revision=kv.mod_revision).kvs == [], (
                     f"{where}: txn {it['intent']} committed but its delete of {k!r} is missing"
                 )
@@ -277,10 +306,12 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
     st = store.status()
     assert st.revision == rev, f"{where}: status().revision {st.revision} != {rev}"
     assert st.keys == len(cur), f"{where}: status().keys {st.keys} != {len(cur)} keys in range"
-    assert st.db_size >= 0 and st.compact_revision == 0
+    assert st.db_size > 0 and st.compact_revision == cr
+    warnings = list(st.recovery_warnings)
 
     # --- new model
     model.revision = rev
+    model.compact = cr
     model.state = {k: (kv.value, kv.mod_revision) for k, kv in cur.items()}
     model.history.extend(random.Random(rev).sample(acked, min(len(acked), 300)))
     return {
@@ -290,6 +321,8 @@ def check_round(store: Store, model: Model, log: RoundLog, where: str) -> dict[s
         "unacked_seen": unacked_seen,
         "revision": rev,
         "keys": len(cur),
+        "compact": cr,
+        "recovery_warnings": len(warnings),
     }
 
 
@@ -301,10 +334,13 @@ def test_sigkill_under_load(tmp_path: Path) -> None:
     model = Model()
     total_acked = 0
     rounds_with_acks = 0
+    torn_tails = 0
     t0 = time.monotonic()
     for round_no in range(ROUNDS):
         child_seed = SEED * 100 + round_no
-        raw = run_child(data_dir, out_dir, round_no, child_seed, rng)
+        # Half the rounds snapshot (and drop WAL segments) often, while being killed.
+        snap_bytes = rng.choice([0, rng.randrange(64 << 10, 2 << 20)])
+        raw = run_child(data_dir, out_dir, round_no, child_seed, snap_bytes, rng)
         where = f"seed={SEED} round={round_no} child_seed={child_seed}"
         log = parse_log(raw)
         assert not log.errors, f"{where}: writer failed:\n{log.errors[0]}"
@@ -320,12 +356,17 @@ def test_sigkill_under_load(tmp_path: Path) -> None:
         finally:
             store.close()
         total_acked += stats["acked_ops"]
+        torn_tails += stats["recovery_warnings"] > 0
         rounds_with_acks += stats["acked_ops"] > 0
-        print(where, stats)
+        print(where, f"snapshot_wal_bytes={snap_bytes}", stats)
         if time.monotonic() - t0 > 60:
             break  # a slow machine: what was done is still a valid test
     assert rounds_with_acks >= min(ROUNDS, 5) // 2, "the writer hardly ever got a write through"
     assert total_acked > 0
+    print(
+        f"{torn_tails} recoveries truncated a torn tail; data dir: "
+        f"{sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob('*'))}"
+    )
 
 
 # ------------------------------------------------------------------ WAL corruption

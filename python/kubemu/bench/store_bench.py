@@ -390,15 +390,15 @@ class Config:
     batch: int = BATCH
     value_size: int = VALUE_SIZE
     watchers: int = 10_000
-    watch_rounds: int = 3
-    prefix_puts: int = 20
+    watch_rounds: int = 10
+    prefix_puts: int = 50
     memory_keys: int = 1_000_000
     memory_runs: int = 3
 
     @staticmethod
     def quick() -> Config:
         return Config(
-            puts=50_000, watch_rounds=1, prefix_puts=5, memory_keys=200_000, memory_runs=1
+            puts=50_000, watch_rounds=3, prefix_puts=10, memory_keys=200_000, memory_runs=1
         )
 
 

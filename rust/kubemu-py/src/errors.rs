@@ -9,19 +9,67 @@ use kubemu_store::StoreError;
 
 /// (name, extra builtin base, docstring), in the order of [`class_index`].
 const CLASSES: &[(&str, Option<&str>, &str)] = &[
-    ("StoreError", None, "Base class of every error the store raises."),
-    ("InvalidArgumentError", Some("ValueError"), "The request is malformed."),
-    ("CompactedError", None, "The requested revision has been compacted."),
-    ("FutureRevisionError", None, "The requested revision is above the current revision."),
+    (
+        "StoreError",
+        None,
+        "Base class of every error the store raises.",
+    ),
+    (
+        "InvalidArgumentError",
+        Some("ValueError"),
+        "The request is malformed.",
+    ),
+    (
+        "CompactedError",
+        None,
+        "The requested revision has been compacted.",
+    ),
+    (
+        "FutureRevisionError",
+        None,
+        "The requested revision is above the current revision.",
+    ),
     ("LeaseNotFoundError", None, "The lease does not exist."),
-    ("LeaseExistsError", None, "A lease with the requested id already exists."),
-    ("KeyNotFoundError", None, "ignore_value/ignore_lease on a key that does not exist."),
-    ("RequestTooLargeError", None, "A key, value or txn is over the request size limit."),
-    ("TooManyOpsError", None, "A txn has more compares or ops than max_txn_ops."),
-    ("DuplicateKeyError", None, "A txn writes the same key twice."),
-    ("NoSpaceError", None, "The NOSPACE alarm is raised: the store is over its quota."),
-    ("CorruptionError", None, "The data dir or snapshot file is corrupt; nothing was loaded."),
-    ("StoreClosedError", None, "The store was closed, or failed and refuses further writes."),
+    (
+        "LeaseExistsError",
+        None,
+        "A lease with the requested id already exists.",
+    ),
+    (
+        "KeyNotFoundError",
+        None,
+        "ignore_value/ignore_lease on a key that does not exist.",
+    ),
+    (
+        "RequestTooLargeError",
+        None,
+        "A key, value or txn is over the request size limit.",
+    ),
+    (
+        "TooManyOpsError",
+        None,
+        "A txn has more compares or ops than max_txn_ops.",
+    ),
+    (
+        "DuplicateKeyError",
+        None,
+        "A txn writes the same key twice.",
+    ),
+    (
+        "NoSpaceError",
+        None,
+        "The NOSPACE alarm is raised: the store is over its quota.",
+    ),
+    (
+        "CorruptionError",
+        None,
+        "The data dir or snapshot file is corrupt; nothing was loaded.",
+    ),
+    (
+        "StoreClosedError",
+        None,
+        "The store was closed, or failed and refuses further writes.",
+    ),
 ];
 
 static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
@@ -51,7 +99,9 @@ fn types(py: Python<'_>) -> PyResult<&Vec<Py<PyType>>> {
         let exception = builtins.getattr("Exception")?;
         let mut out: Vec<Py<PyType>> = Vec::new();
         for (name, extra, doc) in CLASSES {
-            let base = out.first().map_or(exception.clone(), |b| b.bind(py).clone().into_any());
+            let base = out
+                .first()
+                .map_or(exception.clone(), |b| b.bind(py).clone().into_any());
             let bases = match extra {
                 Some(x) => PyTuple::new(py, [base, builtins.getattr(*x)?])?,
                 None => PyTuple::new(py, [base])?,

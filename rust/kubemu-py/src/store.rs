@@ -38,21 +38,31 @@ impl Store {
         progress_notify_interval: f64,
     ) -> PyResult<Self> {
         if quota_bytes <= 0 || max_txn_ops == 0 || max_request_bytes == 0 {
-            return Err(invalid("quota_bytes, max_txn_ops and max_request_bytes must be positive"));
+            return Err(invalid(
+                "quota_bytes, max_txn_ops and max_request_bytes must be positive",
+            ));
         }
         if !(progress_notify_interval.is_finite() && progress_notify_interval > 0.0) {
-            return Err(invalid("progress_notify_interval must be a positive number of seconds"));
+            return Err(invalid(
+                "progress_notify_interval must be a positive number of seconds",
+            ));
         }
         let opts = ks::Options {
             data_dir,
-            limits: ks::Limits { max_txn_ops, max_request_bytes, quota_bytes },
+            limits: ks::Limits {
+                max_txn_ops,
+                max_request_bytes,
+                quota_bytes,
+            },
             fsync,
             snapshot_wal_bytes,
             manual_clock,
             progress_notify_interval: Duration::from_secs_f64(progress_notify_interval),
         };
         let inner = py.detach(|| ks::Store::open(opts)).py_err()?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     #[getter]
@@ -87,14 +97,20 @@ impl Store {
         let mut batch: Vec<(ks::Bytes, ks::Bytes)> = Vec::with_capacity(items.len().unwrap_or(0));
         for item in items.try_iter()? {
             let item = item?;
-            let pair = item.cast::<PyTuple>().map_err(|_| invalid("put_many takes (key, value) tuples of bytes"))?;
+            let pair = item
+                .cast::<PyTuple>()
+                .map_err(|_| invalid("put_many takes (key, value) tuples of bytes"))?;
             if pair.len() != 2 {
                 return Err(invalid("put_many takes (key, value) tuples of bytes"));
             }
             let k = pair.get_item(0)?;
             let v = pair.get_item(1)?;
-            let k = k.cast::<PyBytes>().map_err(|_| invalid("put_many keys must be bytes"))?;
-            let v = v.cast::<PyBytes>().map_err(|_| invalid("put_many values must be bytes"))?;
+            let k = k
+                .cast::<PyBytes>()
+                .map_err(|_| invalid("put_many keys must be bytes"))?;
+            let v = v
+                .cast::<PyBytes>()
+                .map_err(|_| invalid("put_many values must be bytes"))?;
             batch.push((ks::Bytes::from(k.as_bytes()), ks::Bytes::from(v.as_bytes())));
         }
         py.detach(|| self.inner.put_many(&batch, lease)).py_err()
@@ -120,21 +136,48 @@ impl Store {
         min_create_revision: i64,
         max_create_revision: i64,
     ) -> PyResult<t::RangeResponse> {
-        let revs = [min_mod_revision, max_mod_revision, min_create_revision, max_create_revision];
-        let req = t::range_request(key, range_end, revision, limit, sort_order, sort_target, keys_only, count_only, revs)?;
+        let revs = [
+            min_mod_revision,
+            max_mod_revision,
+            min_create_revision,
+            max_create_revision,
+        ];
+        let req = t::range_request(
+            key,
+            range_end,
+            revision,
+            limit,
+            sort_order,
+            sort_target,
+            keys_only,
+            count_only,
+            revs,
+        )?;
         let r = py.detach(|| self.inner.range(&req)).py_err()?;
         t::range_response(py, r)
     }
 
     #[pyo3(signature = (key, range_end=None, *, prev_kv=false))]
-    fn delete_range(&self, py: Python<'_>, key: &[u8], range_end: Option<&[u8]>, prev_kv: bool) -> PyResult<t::DeleteRangeResponse> {
+    fn delete_range(
+        &self,
+        py: Python<'_>,
+        key: &[u8],
+        range_end: Option<&[u8]>,
+        prev_kv: bool,
+    ) -> PyResult<t::DeleteRangeResponse> {
         let req = t::delete_request(key, range_end, prev_kv)?;
         let r = py.detach(|| self.inner.delete_range(&req)).py_err()?;
         t::delete_response(py, r)
     }
 
     #[pyo3(signature = (compare=Vec::new(), success=Vec::new(), failure=Vec::new()))]
-    fn txn(&self, py: Python<'_>, compare: Vec<Compare>, success: Vec<Op>, failure: Vec<Op>) -> PyResult<t::TxnResponse> {
+    fn txn(
+        &self,
+        py: Python<'_>,
+        compare: Vec<Compare>,
+        success: Vec<Op>,
+        failure: Vec<Op>,
+    ) -> PyResult<t::TxnResponse> {
         let req = t::txn_request(compare, success, failure);
         let r = py.detach(|| self.inner.txn(&req)).py_err()?;
         t::txn_response(py, r)
@@ -142,7 +185,9 @@ impl Store {
 
     fn compact(&self, py: Python<'_>, revision: i64) -> PyResult<i64> {
         if revision < 0 {
-            return Err(invalid(format!("revision must not be negative, got {revision}")));
+            return Err(invalid(format!(
+                "revision must not be negative, got {revision}"
+            )));
         }
         py.detach(|| self.inner.compact(revision)).py_err()
     }
@@ -159,7 +204,11 @@ impl Store {
     #[pyo3(signature = (ttl, id=0))]
     fn lease_grant(&self, py: Python<'_>, ttl: i64, id: i64) -> PyResult<t::LeaseGrant> {
         let r = py.detach(|| self.inner.lease_grant(ttl, id)).py_err()?;
-        Ok(t::LeaseGrant { id: r.id, ttl: r.ttl, revision: r.revision })
+        Ok(t::LeaseGrant {
+            id: r.id,
+            ttl: r.ttl,
+            revision: r.revision,
+        })
     }
 
     fn lease_revoke(&self, py: Python<'_>, id: i64) -> PyResult<i64> {
@@ -171,10 +220,20 @@ impl Store {
     }
 
     #[pyo3(signature = (id, keys=false))]
-    fn lease_time_to_live(&self, py: Python<'_>, id: i64, keys: bool) -> PyResult<t::LeaseTimeToLive> {
+    fn lease_time_to_live(
+        &self,
+        py: Python<'_>,
+        id: i64,
+        keys: bool,
+    ) -> PyResult<t::LeaseTimeToLive> {
         let r = self.inner.lease_time_to_live(id, keys).py_err()?;
         let keys = PyList::new(py, r.keys.iter().map(|k| PyBytes::new(py, k)))?.unbind();
-        Ok(t::LeaseTimeToLive { id: r.id, ttl: r.ttl, granted_ttl: r.granted_ttl, keys })
+        Ok(t::LeaseTimeToLive {
+            id: r.id,
+            ttl: r.ttl,
+            granted_ttl: r.granted_ttl,
+            keys,
+        })
     }
 
     fn leases(&self) -> Vec<i64> {
@@ -207,7 +266,11 @@ impl Store {
     }
 
     fn alarms(&self) -> Vec<String> {
-        self.inner.alarms().iter().map(|a| a.name().to_string()).collect()
+        self.inner
+            .alarms()
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect()
     }
 
     fn alarm_disarm(&self, py: Python<'_>) -> PyResult<()> {
@@ -228,7 +291,7 @@ pub struct WatchStream {
 #[pymethods]
 impl WatchStream {
     #[pyo3(signature = (key, range_end=None, *, start_revision=0, prev_kv=false, filters=Vec::new(),
-        progress_notify=false, watch_id=-1))]
+        progress_notify=false, watch_id=0))]
     #[allow(clippy::too_many_arguments)]
     fn watch(
         &self,
@@ -242,7 +305,9 @@ impl WatchStream {
     ) -> PyResult<i64> {
         let range_end = t::range_end_of(key, range_end)?;
         if start_revision < 0 {
-            return Err(invalid(format!("start_revision must not be negative, got {start_revision}")));
+            return Err(invalid(format!(
+                "start_revision must not be negative, got {start_revision}"
+            )));
         }
         let mut req = ks::WatchRequest {
             key: key.to_vec(),
@@ -272,9 +337,16 @@ impl WatchStream {
     }
 
     #[pyo3(signature = (timeout=Some(0.0), max_responses=1024))]
-    fn poll<'py>(&self, py: Python<'py>, timeout: Option<f64>, max_responses: usize) -> PyResult<Bound<'py, PyList>> {
+    fn poll<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        max_responses: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
         let deadline = match timeout {
-            Some(s) if !(s.is_finite() && s >= 0.0) => return Err(invalid("timeout must be >= 0 or None")),
+            Some(s) if !(s.is_finite() && s >= 0.0) => {
+                return Err(invalid("timeout must be >= 0 or None"))
+            }
             Some(s) => Some(Instant::now() + Duration::from_secs_f64(s)),
             None => None,
         };
@@ -313,5 +385,6 @@ impl WatchStream {
 
 #[pyfunction]
 pub fn snapshot_restore(py: Python<'_>, snapshot: PathBuf, data_dir: PathBuf) -> PyResult<i64> {
-    py.detach(|| ks::snapshot_restore(&snapshot, &data_dir)).py_err()
+    py.detach(|| ks::snapshot_restore(&snapshot, &data_dir))
+        .py_err()
 }

@@ -102,7 +102,11 @@ impl Event {
         Self {
             kind: ev.kind,
             kv: KeyValue(ev.kv.clone()),
-            prev_kv: if with_prev { ev.prev_kv.clone().map(KeyValue) } else { None },
+            prev_kv: if with_prev {
+                ev.prev_kv.clone().map(KeyValue)
+            } else {
+                None
+            },
         }
     }
 }
@@ -158,15 +162,30 @@ pub struct TxnResponse {
 }
 
 pub fn put_response(r: ks::PutResponse) -> PutResponse {
-    PutResponse { revision: r.revision, prev_kv: kv_opt(r.prev_kv) }
+    PutResponse {
+        revision: r.revision,
+        prev_kv: kv_opt(r.prev_kv),
+    }
 }
 
 pub fn range_response(py: Python<'_>, r: ks::RangeResponse) -> PyResult<RangeResponse> {
-    Ok(RangeResponse { revision: r.revision, kvs: kv_list(py, r.kvs)?, more: r.more, count: r.count })
+    Ok(RangeResponse {
+        revision: r.revision,
+        kvs: kv_list(py, r.kvs)?,
+        more: r.more,
+        count: r.count,
+    })
 }
 
-pub fn delete_response(py: Python<'_>, r: ks::DeleteRangeResponse) -> PyResult<DeleteRangeResponse> {
-    Ok(DeleteRangeResponse { revision: r.revision, deleted: r.deleted, prev_kvs: kv_list(py, r.prev_kvs)? })
+pub fn delete_response(
+    py: Python<'_>,
+    r: ks::DeleteRangeResponse,
+) -> PyResult<DeleteRangeResponse> {
+    Ok(DeleteRangeResponse {
+        revision: r.revision,
+        deleted: r.deleted,
+        prev_kvs: kv_list(py, r.prev_kvs)?,
+    })
 }
 
 pub fn txn_response(py: Python<'_>, r: ks::TxnResponse) -> PyResult<TxnResponse> {
@@ -182,7 +201,11 @@ pub fn txn_response(py: Python<'_>, r: ks::TxnResponse) -> PyResult<TxnResponse>
             })
         })
         .collect::<PyResult<_>>()?;
-    Ok(TxnResponse { revision: r.revision, succeeded: r.succeeded, responses: PyList::new(py, items)?.unbind() })
+    Ok(TxnResponse {
+        revision: r.revision,
+        succeeded: r.succeeded,
+        responses: PyList::new(py, items)?.unbind(),
+    })
 }
 
 #[pyclass(module = "kubemu._core", frozen, from_py_object)]
@@ -193,7 +216,13 @@ pub struct Compare(pub ks::Compare);
 impl Compare {
     #[new]
     #[pyo3(signature = (key, target, result, value, range_end=None))]
-    fn new(key: &[u8], target: &str, result: &str, value: &Bound<'_, PyAny>, range_end: Option<&[u8]>) -> PyResult<Self> {
+    fn new(
+        key: &[u8],
+        target: &str,
+        result: &str,
+        value: &Bound<'_, PyAny>,
+        range_end: Option<&[u8]>,
+    ) -> PyResult<Self> {
         let target = match target {
             "version" => ks::CompareTarget::Version,
             "create" => ks::CompareTarget::Create,
@@ -210,14 +239,24 @@ impl Compare {
             r => return Err(invalid(format!("unknown compare result {r:?}"))),
         };
         let operand = if target == ks::CompareTarget::Value {
-            let b: &[u8] = value.extract().map_err(|_| invalid("a value compare takes bytes"))?;
+            let b: &[u8] = value
+                .extract()
+                .map_err(|_| invalid("a value compare takes bytes"))?;
             ks::CompareOperand::Value(b.to_vec())
         } else {
-            let i: i64 = value.extract().map_err(|_| invalid("this compare takes an int"))?;
+            let i: i64 = value
+                .extract()
+                .map_err(|_| invalid("this compare takes an int"))?;
             ks::CompareOperand::Int(i)
         };
         let range_end = range_end_of(key, range_end)?;
-        Ok(Self(ks::Compare { key: key.to_vec(), range_end, target, result, operand }))
+        Ok(Self(ks::Compare {
+            key: key.to_vec(),
+            range_end,
+            target,
+            result,
+            operand,
+        }))
     }
 }
 
@@ -285,11 +324,26 @@ pub fn put_request(
     if key.is_empty() {
         return Err(invalid("etcdserver: key is not provided"));
     }
-    Ok(ks::PutRequest { key: key.to_vec(), value: value.to_vec(), lease, prev_kv, ignore_value, ignore_lease })
+    Ok(ks::PutRequest {
+        key: key.to_vec(),
+        value: value.to_vec(),
+        lease,
+        prev_kv,
+        ignore_value,
+        ignore_lease,
+    })
 }
 
-pub fn delete_request(key: &[u8], range_end: Option<&[u8]>, prev_kv: bool) -> PyResult<ks::DeleteRangeRequest> {
-    Ok(ks::DeleteRangeRequest { range_end: range_end_of(key, range_end)?, key: key.to_vec(), prev_kv })
+pub fn delete_request(
+    key: &[u8],
+    range_end: Option<&[u8]>,
+    prev_kv: bool,
+) -> PyResult<ks::DeleteRangeRequest> {
+    Ok(ks::DeleteRangeRequest {
+        range_end: range_end_of(key, range_end)?,
+        key: key.to_vec(),
+        prev_kv,
+    })
 }
 
 pub fn txn_request(compare: Vec<Compare>, success: Vec<Op>, failure: Vec<Op>) -> ks::TxnRequest {
@@ -304,8 +358,22 @@ pub fn txn_request(compare: Vec<Compare>, success: Vec<Op>, failure: Vec<Op>) ->
 impl Op {
     #[staticmethod]
     #[pyo3(signature = (key, value=b"".as_slice(), *, lease=0, prev_kv=false, ignore_value=false, ignore_lease=false))]
-    fn put(key: &[u8], value: &[u8], lease: i64, prev_kv: bool, ignore_value: bool, ignore_lease: bool) -> PyResult<Self> {
-        Ok(Self(ks::RequestOp::Put(put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)?)))
+    fn put(
+        key: &[u8],
+        value: &[u8],
+        lease: i64,
+        prev_kv: bool,
+        ignore_value: bool,
+        ignore_lease: bool,
+    ) -> PyResult<Self> {
+        Ok(Self(ks::RequestOp::Put(put_request(
+            key,
+            value,
+            lease,
+            prev_kv,
+            ignore_value,
+            ignore_lease,
+        )?)))
     }
 
     #[staticmethod]
@@ -327,15 +395,32 @@ impl Op {
         min_create_revision: i64,
         max_create_revision: i64,
     ) -> PyResult<Self> {
-        let revs = [min_mod_revision, max_mod_revision, min_create_revision, max_create_revision];
-        let r = range_request(key, range_end, revision, limit, sort_order, sort_target, keys_only, count_only, revs)?;
+        let revs = [
+            min_mod_revision,
+            max_mod_revision,
+            min_create_revision,
+            max_create_revision,
+        ];
+        let r = range_request(
+            key,
+            range_end,
+            revision,
+            limit,
+            sort_order,
+            sort_target,
+            keys_only,
+            count_only,
+            revs,
+        )?;
         Ok(Self(ks::RequestOp::Range(r)))
     }
 
     #[staticmethod]
     #[pyo3(signature = (key, range_end=None, *, prev_kv=false))]
     fn delete(key: &[u8], range_end: Option<&[u8]>, prev_kv: bool) -> PyResult<Self> {
-        Ok(Self(ks::RequestOp::DeleteRange(delete_request(key, range_end, prev_kv)?)))
+        Ok(Self(ks::RequestOp::DeleteRange(delete_request(
+            key, range_end, prev_kv,
+        )?)))
     }
 
     #[staticmethod]
@@ -411,7 +496,13 @@ impl WatchResponse {
     #[getter]
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let with_prev = self.0.prev_kv;
-        PyList::new(py, self.0.events.iter().map(|e: &Arc<ks::Event>| Event::new(e, with_prev)))
+        PyList::new(
+            py,
+            self.0
+                .events
+                .iter()
+                .map(|e: &Arc<ks::Event>| Event::new(e, with_prev)),
+        )
     }
     fn __repr__(&self) -> String {
         format!(

@@ -18,11 +18,17 @@ fn key(i: usize) -> Vec<u8> {
 }
 
 fn items(n: usize, value: &[u8]) -> Vec<(Bytes, Bytes)> {
-    (0..n).map(|i| (Bytes::from(key(i)), Bytes::from(value))).collect()
+    (0..n)
+        .map(|i| (Bytes::from(key(i)), Bytes::from(value)))
+        .collect()
 }
 
 fn store() -> Store {
-    Store::open(Options { manual_clock: true, ..Options::default() }).unwrap()
+    Store::open(Options {
+        manual_clock: true,
+        ..Options::default()
+    })
+    .unwrap()
 }
 
 fn puts(c: &mut Criterion) {
@@ -31,7 +37,11 @@ fn puts(c: &mut Criterion) {
     let value = vec![b'x'; 256];
     let batch = items(N, &value);
     g.bench_function("put_many_new_keys_10k_x256B", |b| {
-        b.iter_batched_ref(store, |s| black_box(s.put_many(&batch, 0).unwrap()), BatchSize::PerIteration)
+        b.iter_batched_ref(
+            store,
+            |s| black_box(s.put_many(&batch, 0).unwrap()),
+            BatchSize::PerIteration,
+        )
     });
     let s = store();
     s.put_many(&batch, 0).unwrap();
@@ -48,8 +58,13 @@ fn puts(c: &mut Criterion) {
             total
         })
     });
-    let reqs: Vec<PutRequest> =
-        (0..N).map(|i| PutRequest { key: key(i), value: value.clone(), ..Default::default() }).collect();
+    let reqs: Vec<PutRequest> = (0..N)
+        .map(|i| PutRequest {
+            key: key(i),
+            value: value.clone(),
+            ..Default::default()
+        })
+        .collect();
     g.bench_function("put_single_10k_x256B", |b| {
         b.iter(|| {
             for r in &reqs {
@@ -61,7 +76,13 @@ fn puts(c: &mut Criterion) {
     g.bench_function("txn_cas_put_10k_x256B", |b| {
         b.iter(|| {
             for r in &reqs {
-                let cur = s.range(&RangeRequest { key: r.key.clone(), keys_only: true, ..Default::default() }).unwrap();
+                let cur = s
+                    .range(&RangeRequest {
+                        key: r.key.clone(),
+                        keys_only: true,
+                        ..Default::default()
+                    })
+                    .unwrap();
                 let m = cur.kvs[0].mod_revision;
                 let t = TxnRequest {
                     compare: vec![Compare {
@@ -87,14 +108,30 @@ fn ranges(c: &mut Criterion) {
     let s = store();
     s.put_many(&items(100_000, &[b'x'; 256]), 0).unwrap();
     g.throughput(Throughput::Elements(1));
-    let one = RangeRequest { key: key(4242), ..Default::default() };
-    g.bench_function("get_one_of_100k", |b| b.iter(|| black_box(s.range(&one).unwrap())));
+    let one = RangeRequest {
+        key: key(4242),
+        ..Default::default()
+    };
+    g.bench_function("get_one_of_100k", |b| {
+        b.iter(|| black_box(s.range(&one).unwrap()))
+    });
     g.throughput(Throughput::Elements(100_000));
-    let all = RangeRequest { key: b"/registry/pods/".to_vec(), range_end: b"/registry/pods0".to_vec(), ..Default::default() };
-    g.bench_function("list_100k", |b| b.iter(|| black_box(s.range(&all).unwrap().kvs.len())));
-    let page = RangeRequest { limit: 500, ..all.clone() };
+    let all = RangeRequest {
+        key: b"/registry/pods/".to_vec(),
+        range_end: b"/registry/pods0".to_vec(),
+        ..Default::default()
+    };
+    g.bench_function("list_100k", |b| {
+        b.iter(|| black_box(s.range(&all).unwrap().kvs.len()))
+    });
+    let page = RangeRequest {
+        limit: 500,
+        ..all.clone()
+    };
     g.throughput(Throughput::Elements(500));
-    g.bench_function("list_page_500_of_100k", |b| b.iter(|| black_box(s.range(&page).unwrap().kvs.len())));
+    g.bench_function("list_page_500_of_100k", |b| {
+        b.iter(|| black_box(s.range(&page).unwrap().kvs.len()))
+    });
     g.finish();
 }
 
@@ -124,7 +161,12 @@ fn watch(c: &mut Criterion) {
     let s = store();
     let stream = s.watch_stream(1 << 22);
     for i in 0..N {
-        stream.watch(&WatchRequest { key: key(i), ..Default::default() }).unwrap();
+        stream
+            .watch(&WatchRequest {
+                key: key(i),
+                ..Default::default()
+            })
+            .unwrap();
     }
     stream.poll(usize::MAX, None);
     let batch = items(N, &[b'x'; 64]);
@@ -133,7 +175,11 @@ fn watch(c: &mut Criterion) {
             s.put_many(&batch, 0).unwrap();
             let mut n = 0;
             while n < N {
-                n += stream.poll(usize::MAX, None).iter().map(|r| r.events.len()).sum::<usize>();
+                n += stream
+                    .poll(usize::MAX, None)
+                    .iter()
+                    .map(|r| r.events.len())
+                    .sum::<usize>();
             }
         })
     });

@@ -108,10 +108,24 @@ mod tests {
     use super::*;
 
     fn put(main: i64, create: i64, version: u32) -> Entry {
-        Entry { main, create, lease: 0, version, sub: 0, value: Some(Bytes::from(&b"v"[..])) }
+        Entry {
+            main,
+            create,
+            lease: 0,
+            version,
+            sub: 0,
+            value: Some(Bytes::from(&b"v"[..])),
+        }
     }
     fn tomb(main: i64) -> Entry {
-        Entry { main, create: 0, lease: 0, version: 0, sub: 0, value: None }
+        Entry {
+            main,
+            create: 0,
+            lease: 0,
+            version: 0,
+            sub: 0,
+            value: None,
+        }
     }
 
     #[test]

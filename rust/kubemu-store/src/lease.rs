@@ -71,7 +71,14 @@ impl Lessor {
         }
         let ttl = ttl.max(MIN_TTL);
         let deadline_ms = now_ms.saturating_add(ttl * 1000);
-        self.leases.insert(id, Lease { ttl, deadline_ms, keys: BTreeSet::new() });
+        self.leases.insert(
+            id,
+            Lease {
+                ttl,
+                deadline_ms,
+                keys: BTreeSet::new(),
+            },
+        );
         self.by_deadline.insert((deadline_ms, id));
         Ok(ttl)
     }
@@ -103,8 +110,12 @@ impl Lessor {
 
     /// Ids whose deadline is at or before `now_ms`, in ascending id order.
     pub fn expired(&self, now_ms: i64) -> Vec<i64> {
-        let mut ids: Vec<i64> =
-            self.by_deadline.iter().take_while(|(d, _)| *d <= now_ms).map(|(_, id)| *id).collect();
+        let mut ids: Vec<i64> = self
+            .by_deadline
+            .iter()
+            .take_while(|(d, _)| *d <= now_ms)
+            .map(|(_, id)| *id)
+            .collect();
         ids.sort_unstable();
         ids
     }

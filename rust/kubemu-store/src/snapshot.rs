@@ -81,7 +81,9 @@ pub(crate) fn encode_end(buf: &mut Vec<u8>) {
 /// deadlines reset to `now_ms + ttl` (as after an etcd restart).
 pub(crate) fn decode(body: &[u8], limits: Limits, now_ms: i64) -> Result<State> {
     if body.len() < MAGIC.len() || &body[..MAGIC.len()] != MAGIC {
-        return Err(StoreError::Corruption("not a kubemu snapshot (bad magic)".into()));
+        return Err(StoreError::Corruption(
+            "not a kubemu snapshot (bad magic)".into(),
+        ));
     }
     let mut d = Dec::new(&body[MAGIC.len()..]);
     let mut st = State::new(limits);
@@ -107,8 +109,19 @@ pub(crate) fn decode(body: &[u8], limits: Limits, now_ms: i64) -> Result<State> 
             let lease = d.i64()?;
             let version = d.u32()?;
             let sub = d.u32()?;
-            let value = if d.u8()? == 1 { Some(Bytes::from(d.bytes()?)) } else { None };
-            hist.push(Entry { main, create, lease, version, sub, value });
+            let value = if d.u8()? == 1 {
+                Some(Bytes::from(d.bytes()?))
+            } else {
+                None
+            };
+            hist.push(Entry {
+                main,
+                create,
+                lease,
+                version,
+                sub,
+                value,
+            });
         }
         if let Some(last) = hist.last() {
             if last.lease != 0 && !last.is_tombstone() {
@@ -145,12 +158,18 @@ pub(crate) fn write_data_file(path: &Path, mut body: Vec<u8>) -> Result<()> {
 pub(crate) fn read_data_file(path: &Path) -> Result<Vec<u8>> {
     let mut data = std::fs::read(path)?;
     if data.len() < 4 {
-        return Err(StoreError::Corruption(format!("{}: truncated snapshot", path.display())));
+        return Err(StoreError::Corruption(format!(
+            "{}: truncated snapshot",
+            path.display()
+        )));
     }
     let crc = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4"));
     data.truncate(data.len() - 4);
     if crc32fast::hash(&data) != crc {
-        return Err(StoreError::Corruption(format!("{}: snapshot checksum mismatch", path.display())));
+        return Err(StoreError::Corruption(format!(
+            "{}: snapshot checksum mismatch",
+            path.display()
+        )));
     }
     Ok(data)
 }
@@ -167,7 +186,9 @@ pub(crate) fn seal_backup(mut body: Vec<u8>) -> Vec<u8> {
 /// Checks a backup file's sha256 and returns its body (with padding).
 pub(crate) fn open_backup(data: &[u8]) -> Result<&[u8]> {
     if data.len() < 32 || data.len() % 512 != 32 {
-        return Err(StoreError::Corruption("snapshot file has no sha256 trailer".into()));
+        return Err(StoreError::Corruption(
+            "snapshot file has no sha256 trailer".into(),
+        ));
     }
     let (body, digest) = data.split_at(data.len() - 32);
     if Sha256::digest(body)[..] != digest[..] {

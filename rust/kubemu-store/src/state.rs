@@ -27,7 +27,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_txn_ops: 128, max_request_bytes: 1536 * 1024, quota_bytes: 2 * 1024 * 1024 * 1024 }
+        Self {
+            max_txn_ops: 128,
+            max_request_bytes: 1536 * 1024,
+            quota_bytes: 2 * 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -89,7 +93,10 @@ impl State {
 
     /// Starts a txn at the next revision.
     pub fn begin(&self) -> Writer {
-        Writer { main: self.current + 1, events: Vec::new() }
+        Writer {
+            main: self.current + 1,
+            events: Vec::new(),
+        }
     }
 
     /// Ends a txn: bumps the revision if it changed anything and returns its events.
@@ -103,7 +110,13 @@ impl State {
 
     /// Puts `value` at `key` in txn `w`, returning the previous live version.
     /// Callers have checked the lease exists. One index lookup.
-    pub fn put(&mut self, w: &mut Writer, key: Bytes, value: Bytes, lease: i64) -> Option<KeyValue> {
+    pub fn put(
+        &mut self,
+        w: &mut Writer,
+        key: Bytes,
+        value: Bytes,
+        lease: i64,
+    ) -> Option<KeyValue> {
         use std::collections::btree_map::Entry as Slot;
         let sub = w.events.len() as u32;
         let (key_arc, hist) = match self.index.entry(key) {
@@ -118,10 +131,21 @@ impl State {
             }
         };
         let (create, version, prev_kv) = match index::live(hist) {
-            Some(p) => (p.create, p.version.saturating_add(1), Some(p.to_kv(&key_arc))),
+            Some(p) => (
+                p.create,
+                p.version.saturating_add(1),
+                Some(p.to_kv(&key_arc)),
+            ),
             None => (w.main, 1, None),
         };
-        let entry = Entry { main: w.main, create, lease, version, sub, value: Some(value) };
+        let entry = Entry {
+            main: w.main,
+            create,
+            lease,
+            version,
+            sub,
+            value: Some(value),
+        };
         self.size_in_use += entry.size();
         let kv = entry.to_kv(&key_arc);
         hist.push(entry);
@@ -133,29 +157,48 @@ impl State {
         if lease != 0 {
             self.lessor.attach(lease, &key_arc);
         }
-        self.log.push_back(LogEntry { main: w.main, key: key_arc });
-        w.events.push(Event { kind: EventType::Put, kv, prev_kv: prev_kv.clone() });
+        self.log.push_back(LogEntry {
+            main: w.main,
+            key: key_arc,
+        });
+        w.events.push(Event {
+            kind: EventType::Put,
+            kv,
+            prev_kv: prev_kv.clone(),
+        });
         prev_kv
     }
 
     /// Deletes every live key in the range in txn `w`; returns the deleted versions.
     pub fn delete_range(&mut self, w: &mut Writer, key: &[u8], range_end: &[u8]) -> Vec<KeyValue> {
         let rev = w.read_rev();
-        let victims: Vec<Bytes> =
-            self.live_iter(key, range_end, rev).map(|(k, _)| k.clone()).collect();
+        let victims: Vec<Bytes> = self
+            .live_iter(key, range_end, rev)
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut prevs = Vec::with_capacity(victims.len());
         for k in victims {
             let sub = w.events.len() as u32;
             let hist = self.index.get_mut(&k).expect("victim present");
             let prev = index::live(hist).expect("victim live").to_kv(&k);
-            let tomb = Entry { main: w.main, create: 0, lease: 0, version: 0, sub, value: None };
+            let tomb = Entry {
+                main: w.main,
+                create: 0,
+                lease: 0,
+                version: 0,
+                sub,
+                value: None,
+            };
             self.size_in_use += tomb.size();
             hist.push(tomb);
             self.live_keys -= 1;
             if prev.lease != 0 {
                 self.lessor.detach(prev.lease, &k);
             }
-            self.log.push_back(LogEntry { main: w.main, key: k.clone() });
+            self.log.push_back(LogEntry {
+                main: w.main,
+                key: k.clone(),
+            });
             let kv = KeyValue {
                 key: k,
                 value: empty_bytes(),
@@ -164,7 +207,11 @@ impl State {
                 version: 0,
                 lease: 0,
             };
-            w.events.push(Event { kind: EventType::Delete, kv, prev_kv: Some(prev.clone()) });
+            w.events.push(Event {
+                kind: EventType::Delete,
+                kv,
+                prev_kv: Some(prev.clone()),
+            });
             prevs.push(prev);
         }
         prevs
@@ -178,11 +225,17 @@ impl State {
         rev: i64,
     ) -> Box<dyn Iterator<Item = (&'a Bytes, &'a Entry)> + 'a> {
         if range_end.is_empty() {
-            let one = self.index.get_key_value(key).and_then(|(k, h)| Some((k, index::live_at(h, rev)?)));
+            let one = self
+                .index
+                .get_key_value(key)
+                .and_then(|(k, h)| Some((k, index::live_at(h, rev)?)));
             return Box::new(one.into_iter());
         }
-        let upper: Bound<&[u8]> =
-            if range_end == [0] { Bound::Unbounded } else { Bound::Excluded(range_end) };
+        let upper: Bound<&[u8]> = if range_end == [0] {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded(range_end)
+        };
         if let Bound::Excluded(end) = upper {
             if end <= key {
                 return Box::new(std::iter::empty());
@@ -218,7 +271,9 @@ impl State {
         let fetch = if r.sort_order != SortOrder::None || filtered || r.limit <= 0 {
             usize::MAX
         } else {
-            usize::try_from(r.limit).unwrap_or(usize::MAX).saturating_add(1)
+            usize::try_from(r.limit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1)
         };
         let mut count: i64 = 0;
         let mut kvs = Vec::new();
@@ -254,7 +309,12 @@ impl State {
             kvs.truncate(r.limit as usize);
             more = true;
         }
-        Ok(RangeResponse { revision: current, kvs, more, count })
+        Ok(RangeResponse {
+            revision: current,
+            kvs,
+            more,
+            count,
+        })
     }
 
     /// Compacts up to `batch` keys starting at `from`; returns where to continue.
@@ -267,7 +327,11 @@ impl State {
         let mut next = None;
         let mut emptied = Vec::new();
         let mut freed = 0;
-        for (n, (k, h)) in self.index.range_mut::<[u8], _>((start, Bound::Unbounded)).enumerate() {
+        for (n, (k, h)) in self
+            .index
+            .range_mut::<[u8], _>((start, Bound::Unbounded))
+            .enumerate()
+        {
             if n == batch {
                 next = Some(k.clone());
                 break;
@@ -311,8 +375,16 @@ impl State {
         let i = index::find(hist, le.main)?;
         let e = &hist[i];
         let prev_kv = (i > 0 && !hist[i - 1].is_tombstone()).then(|| hist[i - 1].to_kv(&le.key));
-        let kind = if e.is_tombstone() { EventType::Delete } else { EventType::Put };
-        Some(Event { kind, kv: e.to_kv(&le.key), prev_kv })
+        let kind = if e.is_tombstone() {
+            EventType::Delete
+        } else {
+            EventType::Put
+        };
+        Some(Event {
+            kind,
+            kv: e.to_kv(&le.key),
+            prev_kv,
+        })
     }
 
     /// Rebuilds the revision log from the index (after loading a snapshot).
@@ -323,8 +395,11 @@ impl State {
                 all.push((e.main, e.sub, k.clone()));
             }
         }
-        all.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        self.log = all.into_iter().map(|(main, _, key)| LogEntry { main, key }).collect();
+        all.sort_unstable_by_key(|a| (a.0, a.1));
+        self.log = all
+            .into_iter()
+            .map(|(main, _, key)| LogEntry { main, key })
+            .collect();
     }
 
     /// Recomputes size and live-key counters from the index.

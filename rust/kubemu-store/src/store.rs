@@ -140,8 +140,15 @@ impl Store {
         let shared = Arc::new(Shared {
             opts,
             state: RwLock::new(state),
-            pending: Mutex::new(Pending { durable: wal.is_some(), ..Pending::default() }),
-            commit: Mutex::new(Commit { wal, durable_seq: 0, since_snapshot: 0 }),
+            pending: Mutex::new(Pending {
+                durable: wal.is_some(),
+                ..Pending::default()
+            }),
+            commit: Mutex::new(Commit {
+                wal,
+                durable_seq: 0,
+                since_snapshot: 0,
+            }),
             hub: Mutex::new(hub),
             visible: AtomicI64::new(current),
             clock,
@@ -158,7 +165,10 @@ impl Store {
             .name("kubemu-store".into())
             .spawn(move || bg_shared.maintenance_loop())
             .map_err(StoreError::from)?;
-        Ok(Store { shared, bg: Mutex::new(Some(bg)) })
+        Ok(Store {
+            shared,
+            bg: Mutex::new(Some(bg)),
+        })
     }
 
     /// An in-memory store with default options.
@@ -201,7 +211,10 @@ impl Store {
             if lease != 0 && !st.lessor.contains(lease) {
                 return Err(StoreError::LeaseNotFound);
             }
-            let cost: i64 = items.iter().map(|(k, v)| (k.len() + v.len()) as i64 + 48).sum();
+            let cost: i64 = items
+                .iter()
+                .map(|(k, v)| (k.len() + v.len()) as i64 + 48)
+                .sum();
             if st.alarms.contains(&Alarm::NoSpace) {
                 return Err(StoreError::NoSpace);
             }
@@ -272,7 +285,10 @@ impl Store {
     /// undelivered events (beyond that, its watchers fall back to catch-up).
     pub fn watch_stream(&self, max_pending_events: usize) -> WatchStream {
         let id = self.shared.next_stream.fetch_add(1, Ordering::SeqCst);
-        WatchStream { shared: self.shared.clone(), inner: Arc::new(StreamInner::new(id, max_pending_events)) }
+        WatchStream {
+            shared: self.shared.clone(),
+            inner: Arc::new(StreamInner::new(id, max_pending_events)),
+        }
     }
 
     /// Grants a lease (`id` 0 picks one); TTL is raised to etcd's minimum.
@@ -281,7 +297,11 @@ impl Store {
         self.shared.write(|st, p| {
             let (id, ttl) = st.grant(id, ttl, now)?;
             p.record(|b| wal::encode_simple(b, wal::REC_LEASE_GRANT, id, ttl));
-            Ok(LeaseGrantResponse { id, ttl, revision: st.current })
+            Ok(LeaseGrantResponse {
+                id,
+                ttl,
+                revision: st.current,
+            })
         })
     }
 
@@ -303,12 +323,21 @@ impl Store {
         let now = self.shared.clock.now_ms();
         let st = self.shared.state.read();
         Ok(match st.lessor.get(id) {
-            None => LeaseTimeToLiveResponse { id, ttl: -1, granted_ttl: 0, keys: Vec::new() },
+            None => LeaseTimeToLiveResponse {
+                id,
+                ttl: -1,
+                granted_ttl: 0,
+                keys: Vec::new(),
+            },
             Some(l) => LeaseTimeToLiveResponse {
                 id,
                 ttl: ((l.deadline_ms - now).max(0)) / 1000,
                 granted_ttl: l.ttl,
-                keys: if keys { l.keys.iter().cloned().collect() } else { Vec::new() },
+                keys: if keys {
+                    l.keys.iter().cloned().collect()
+                } else {
+                    Vec::new()
+                },
             },
         })
     }
@@ -321,7 +350,9 @@ impl Store {
     /// Manual clock only: moves time and revokes expired leases; returns their ids.
     pub fn advance_clock(&self, seconds: f64) -> Result<Vec<i64>> {
         let m = self.shared.manual.as_ref().ok_or_else(|| {
-            StoreError::InvalidArgument("advance_clock needs a store opened with manual_clock".into())
+            StoreError::InvalidArgument(
+                "advance_clock needs a store opened with manual_clock".into(),
+            )
         })?;
         m.advance_ms((seconds * 1000.0).round() as i64);
         self.shared.expire_leases()
@@ -345,7 +376,12 @@ impl Store {
     /// Status counters.
     pub fn status(&self) -> Status {
         let st = self.shared.state.read();
-        let disk = self.shared.opts.data_dir.as_ref().map(|d| dir_size(&d.join("wal")) + dir_size(&d.join("snap")));
+        let disk = self
+            .shared
+            .opts
+            .data_dir
+            .as_ref()
+            .map(|d| dir_size(&d.join("wal")) + dir_size(&d.join("snap")));
         Status {
             revision: self.revision(),
             compact_revision: st.compact,
@@ -429,7 +465,10 @@ pub fn snapshot_restore(snapshot_file: &Path, data_dir: &Path) -> Result<i64> {
     }
     std::fs::create_dir_all(data_dir.join("snap"))?;
     std::fs::create_dir_all(data_dir.join("wal"))?;
-    snapshot::write_data_file(&data_dir.join("snap").join(format!("{:016x}.snap", 1)), body.to_vec())?;
+    snapshot::write_data_file(
+        &data_dir.join("snap").join(format!("{:016x}.snap", 1)),
+        body.to_vec(),
+    )?;
     WalWriter::open(&data_dir.join("wal"), 1, true)?;
     Ok(st.current)
 }
@@ -601,7 +640,11 @@ impl Shared {
             };
             let mut n = 0;
             let mut last = None;
-            for (k, h) in st.index.range::<[u8], _>((lower, Bound::Unbounded)).take(4096) {
+            for (k, h) in st
+                .index
+                .range::<[u8], _>((lower, Bound::Unbounded))
+                .take(4096)
+            {
                 snapshot::encode_key(&mut body, k, h, rev);
                 last = Some(k.clone());
                 n += 1;
@@ -617,7 +660,9 @@ impl Shared {
 
     /// Writes a data-dir snapshot and drops the WAL segments it covers.
     fn snapshot_data_dir(&self) -> Result<()> {
-        let Some(dir) = self.opts.data_dir.clone() else { return Ok(()) };
+        let Some(dir) = self.opts.data_dir.clone() else {
+            return Ok(());
+        };
         let _m = self.maintenance.lock();
         let mut seq = 0;
         let (_, body) = self.dump(Some(&mut seq))?;
@@ -670,14 +715,17 @@ impl Shared {
     /// Replays history for a stream's unsynced watchers, a bounded batch per round.
     fn catch_up(&self, stream: &Arc<StreamInner>) {
         for _ in 0..8 {
-            let Some(plan) = self.hub.lock().catchup_plan(stream) else { return };
+            let Some(plan) = self.hub.lock().catchup_plan(stream) else {
+                return;
+            };
             if plan.watchers.is_empty() {
                 self.hub.lock().finish_catchup(stream);
                 return;
             }
             let st = self.state.read();
             let compact = st.compact;
-            let (stale, live): (Vec<_>, Vec<_>) = plan.watchers.into_iter().partition(|w| w.3 < compact);
+            let (stale, live): (Vec<_>, Vec<_>) =
+                plan.watchers.into_iter().partition(|w| w.3 < compact);
             let min_rev = live.iter().map(|w| w.3).min().unwrap_or(plan.published + 1);
             let upto = plan.published.min(min_rev + CATCHUP_MAX_REVS - 1);
             let mut router = Router::default();
@@ -789,7 +837,11 @@ impl Drop for WatchStream {
 
 fn dir_size(dir: &Path) -> i64 {
     std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len() as i64).sum())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len() as i64)
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -801,7 +853,12 @@ fn corrupt(path: &Path, e: StoreError) -> StoreError {
 }
 
 /// Loads the newest snapshot and replays the WAL after it.
-fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<(State, WalWriter, Vec<String>)> {
+fn recover(
+    dir: &Path,
+    limits: Limits,
+    fsync: bool,
+    now: i64,
+) -> Result<(State, WalWriter, Vec<String>)> {
     let (snap_dir, wal_dir) = (dir.join("snap"), dir.join("wal"));
     std::fs::create_dir_all(&snap_dir)?;
     std::fs::create_dir_all(&wal_dir)?;
@@ -816,7 +873,10 @@ fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<(State, 
         Some(&s) => {
             let path = snap_dir.join(format!("{s:016x}.snap"));
             let body = snapshot::read_data_file(&path).map_err(|e| corrupt(&path, e))?;
-            (snapshot::decode(&body, limits, now).map_err(|e| corrupt(&path, e))?, s)
+            (
+                snapshot::decode(&body, limits, now).map_err(|e| corrupt(&path, e))?,
+                s,
+            )
         }
         None => (State::new(limits), 1),
     };
@@ -836,7 +896,8 @@ fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<(State, 
         }
         let path = wal::segment_path(&wal_dir, *s);
         let data = std::fs::read(&path)?;
-        let tail = wal::read_records(&data, |rec| apply_record(&mut st, rec, now)).map_err(|e| corrupt(&path, e))?;
+        let tail = wal::read_records(&data, |rec| apply_record(&mut st, rec, now))
+            .map_err(|e| corrupt(&path, e))?;
         if let Tail::Torn { valid_len } = tail {
             if i + 1 != segs.len() {
                 return Err(StoreError::Corruption(format!(

@@ -26,10 +26,14 @@ fn check_put_static(p: &PutRequest) -> Result<()> {
         return Err(empty_key());
     }
     if p.ignore_value && !p.value.is_empty() {
-        return Err(StoreError::InvalidArgument("etcdserver: value is provided".into()));
+        return Err(StoreError::InvalidArgument(
+            "etcdserver: value is provided".into(),
+        ));
     }
     if p.ignore_lease && p.lease != 0 {
-        return Err(StoreError::InvalidArgument("etcdserver: lease is provided".into()));
+        return Err(StoreError::InvalidArgument(
+            "etcdserver: lease is provided".into(),
+        ));
     }
     Ok(())
 }
@@ -262,7 +266,10 @@ impl State {
         }
         let value = value.unwrap_or_else(|| Bytes::from(&p.value[..]));
         let prev = self.put(w, Bytes::from(&p.key[..]), value, lease);
-        PutResponse { revision: 0, prev_kv: if p.prev_kv { prev } else { None } }
+        PutResponse {
+            revision: 0,
+            prev_kv: if p.prev_kv { prev } else { None },
+        }
     }
 
     fn exec_delete(&mut self, w: &mut Writer, d: &DeleteRangeRequest) -> DeleteRangeResponse {
@@ -274,14 +281,22 @@ impl State {
         }
     }
 
-    fn exec_txn(&mut self, w: &mut Writer, t: &TxnRequest, path: &[bool], at: &mut usize) -> TxnResponse {
+    fn exec_txn(
+        &mut self,
+        w: &mut Writer,
+        t: &TxnRequest,
+        path: &[bool],
+        at: &mut usize,
+    ) -> TxnResponse {
         let ok = path[*at];
         *at += 1;
         let mut responses = Vec::new();
         for op in if ok { &t.success } else { &t.failure } {
             responses.push(match op {
                 RequestOp::Range(r) => {
-                    let rr = self.range(r, w.read_rev()).expect("range checked before execution");
+                    let rr = self
+                        .range(r, w.read_rev())
+                        .expect("range checked before execution");
                     ResponseOp::Range(rr)
                 }
                 RequestOp::Put(p) => ResponseOp::Put(self.exec_put(w, p)),
@@ -289,7 +304,11 @@ impl State {
                 RequestOp::Txn(n) => ResponseOp::Txn(self.exec_txn(w, n, path, at)),
             });
         }
-        TxnResponse { revision: 0, succeeded: ok, responses }
+        TxnResponse {
+            revision: 0,
+            succeeded: ok,
+            responses,
+        }
     }
 
     /// Runs a txn. Returns the response (inner responses carry the txn's
@@ -330,7 +349,10 @@ impl State {
     }
 
     /// A single delete-range; no revision is used when nothing is deleted.
-    pub fn delete_request(&mut self, d: &DeleteRangeRequest) -> Result<(DeleteRangeResponse, Changes)> {
+    pub fn delete_request(
+        &mut self,
+        d: &DeleteRangeRequest,
+    ) -> Result<(DeleteRangeResponse, Changes)> {
         if d.key.is_empty() {
             return Err(empty_key());
         }
@@ -342,7 +364,11 @@ impl State {
     }
 
     /// A range as of `visible` (the newest revision readers may see).
-    pub fn range_request(&self, r: &RangeRequest, visible: i64) -> Result<crate::types::RangeResponse> {
+    pub fn range_request(
+        &self,
+        r: &RangeRequest,
+        visible: i64,
+    ) -> Result<crate::types::RangeResponse> {
         if r.key.is_empty() {
             return Err(empty_key());
         }
@@ -362,7 +388,9 @@ impl State {
     /// Grants a lease (id 0 picks one); refused while NOSPACE is raised.
     pub fn grant(&mut self, id: i64, ttl: i64, now_ms: i64) -> Result<(i64, i64)> {
         if id < 0 {
-            return Err(StoreError::InvalidArgument("etcdserver: lease id must be positive".into()));
+            return Err(StoreError::InvalidArgument(
+                "etcdserver: lease id must be positive".into(),
+            ));
         }
         if self.alarms.contains(&Alarm::NoSpace) {
             return Err(StoreError::NoSpace);

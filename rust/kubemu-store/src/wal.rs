@@ -24,11 +24,23 @@ pub(crate) const REC_ALARM: u8 = 5;
 #[derive(Debug)]
 pub(crate) enum Record<'a> {
     /// One revision's changes: (is_put, key, value, lease) in sub order.
-    Changes { main: i64, changes: Vec<(bool, &'a [u8], &'a [u8], i64)> },
-    LeaseGrant { id: i64, ttl: i64 },
-    LeaseRevoke { id: i64 },
-    Compact { rev: i64 },
-    Alarm { active: bool },
+    Changes {
+        main: i64,
+        changes: Vec<(bool, &'a [u8], &'a [u8], i64)>,
+    },
+    LeaseGrant {
+        id: i64,
+        ttl: i64,
+    },
+    LeaseRevoke {
+        id: i64,
+    },
+    Compact {
+        rev: i64,
+    },
+    Alarm {
+        active: bool,
+    },
 }
 
 fn frame(buf: &mut Vec<u8>, body: impl FnOnce(&mut Enc<'_>)) {
@@ -85,15 +97,24 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>> {
             for _ in 0..n {
                 let is_put = d.u8()? == 1;
                 let key = d.bytes()?;
-                let (value, lease) = if is_put { (d.bytes()?, d.i64()?) } else { (&[][..], 0) };
+                let (value, lease) = if is_put {
+                    (d.bytes()?, d.i64()?)
+                } else {
+                    (&[][..], 0)
+                };
                 changes.push((is_put, key, value, lease));
             }
             Record::Changes { main, changes }
         }
-        REC_LEASE_GRANT => Record::LeaseGrant { id: d.i64()?, ttl: d.i64()? },
+        REC_LEASE_GRANT => Record::LeaseGrant {
+            id: d.i64()?,
+            ttl: d.i64()?,
+        },
         REC_LEASE_REVOKE => Record::LeaseRevoke { id: d.i64()? },
         REC_COMPACT => Record::Compact { rev: d.i64()? },
-        REC_ALARM => Record::Alarm { active: d.i64()? != 0 },
+        REC_ALARM => Record::Alarm {
+            active: d.i64()? != 0,
+        },
         k => return Err(StoreError::Corruption(format!("unknown record kind {k}"))),
     };
     if d.pos() != body.len() {
@@ -122,21 +143,29 @@ pub(crate) fn read_records(
     while pos < data.len() {
         let rest = &data[pos..];
         if rest.len() < 8 {
-            return Ok(Tail::Torn { valid_len: pos as u64 });
+            return Ok(Tail::Torn {
+                valid_len: pos as u64,
+            });
         }
         let len = u32::from_le_bytes(rest[0..4].try_into().expect("4")) as usize;
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4"));
         if len == 0 && rest.iter().all(|b| *b == 0) {
             // Zero-filled tail (pre-allocated or torn page): nothing was written there.
-            return Ok(Tail::Torn { valid_len: pos as u64 });
+            return Ok(Tail::Torn {
+                valid_len: pos as u64,
+            });
         }
         if rest.len() - 8 < len {
-            return Ok(Tail::Torn { valid_len: pos as u64 });
+            return Ok(Tail::Torn {
+                valid_len: pos as u64,
+            });
         }
         let body = &rest[8..8 + len];
         if crc32fast::hash(body) != crc {
             if 8 + len == rest.len() {
-                return Ok(Tail::Torn { valid_len: pos as u64 });
+                return Ok(Tail::Torn {
+                    valid_len: pos as u64,
+                });
             }
             return Err(StoreError::Corruption(format!(
                 "checksum mismatch in record at offset {pos}"
@@ -193,7 +222,13 @@ impl WalWriter {
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let bytes = file.metadata()?.len();
         sync_dir(dir)?;
-        Ok(Self { dir: dir.to_path_buf(), file, seq, bytes, fsync })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            file,
+            seq,
+            bytes,
+            fsync,
+        })
     }
 
     /// Appends `buf` and, if durable, waits until it is on disk.

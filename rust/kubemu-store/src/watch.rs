@@ -172,7 +172,10 @@ impl StreamInner {
     pub fn new(id: u64, max_pending_events: usize) -> Self {
         Self {
             id,
-            queue: Mutex::new(Queue { max_pending_events: max_pending_events.max(1), ..Queue::default() }),
+            queue: Mutex::new(Queue {
+                max_pending_events: max_pending_events.max(1),
+                ..Queue::default()
+            }),
             cond: Condvar::new(),
             notifier: Mutex::new(None),
         }
@@ -275,10 +278,14 @@ impl Hub {
     /// Registers a watch and queues its `created` response.
     pub fn add(&mut self, stream: &Arc<StreamInner>, req: &WatchRequest) -> Result<i64> {
         if !req.range_end.is_empty() && req.range_end != [0] && req.key >= req.range_end {
-            return Err(StoreError::InvalidArgument("mvcc: watcher range is empty".into()));
+            return Err(StoreError::InvalidArgument(
+                "mvcc: watcher range is empty".into(),
+            ));
         }
         if req.start_revision < 0 {
-            return Err(StoreError::InvalidArgument("start_revision must not be negative".into()));
+            return Err(StoreError::InvalidArgument(
+                "start_revision must not be negative".into(),
+            ));
         }
         let ids = self.by_stream.entry(stream.id).or_default();
         let id = if req.watch_id > 0 {
@@ -298,7 +305,11 @@ impl Hub {
         };
         ids.insert(id);
         let synced = req.start_revision == 0 || req.start_revision > self.published;
-        let next_rev = if req.start_revision == 0 { self.published + 1 } else { req.start_revision };
+        let next_rev = if req.start_revision == 0 {
+            self.published + 1
+        } else {
+            req.start_revision
+        };
         let wk = (stream.id, id);
         self.router.add(&req.key, &req.range_end, wk);
         self.watchers.insert(
@@ -316,7 +327,12 @@ impl Hub {
                 stream: stream.clone(),
             },
         );
-        stream.push(WatchResponse { watch_id: id, revision: self.published, created: true, ..Default::default() });
+        stream.push(WatchResponse {
+            watch_id: id,
+            revision: self.published,
+            created: true,
+            ..Default::default()
+        });
         if !synced {
             stream.mark_catchup();
         }
@@ -359,15 +375,21 @@ impl Hub {
     }
 
     fn all_synced(&self, stream_id: u64) -> bool {
-        self.by_stream
-            .get(&stream_id)
-            .is_none_or(|ids| ids.iter().all(|i| self.watchers.get(&(stream_id, *i)).is_none_or(|w| w.synced)))
+        self.by_stream.get(&stream_id).is_none_or(|ids| {
+            ids.iter()
+                .all(|i| self.watchers.get(&(stream_id, *i)).is_none_or(|w| w.synced))
+        })
     }
 
     /// Answers a progress request now if every watcher is synced, else once they are.
     pub fn request_progress(&mut self, stream: &StreamInner) {
         if self.all_synced(stream.id) {
-            stream.push(WatchResponse { watch_id: -1, revision: self.published, progress: true, ..Default::default() });
+            stream.push(WatchResponse {
+                watch_id: -1,
+                revision: self.published,
+                progress: true,
+                ..Default::default()
+            });
         } else {
             stream.queue.lock().progress_pending = true;
         }
@@ -379,7 +401,12 @@ impl Hub {
         let published = self.published;
         for ((_, id), w) in &mut self.watchers {
             if w.progress_notify && w.synced && !w.active {
-                w.stream.push(WatchResponse { watch_id: *id, revision: published, progress: true, ..Default::default() });
+                w.stream.push(WatchResponse {
+                    watch_id: *id,
+                    revision: published,
+                    progress: true,
+                    ..Default::default()
+                });
             }
             w.active = false;
         }
@@ -388,17 +415,22 @@ impl Hub {
     /// Publishes committed events (in revision order); `published` becomes
     /// the revision of the last one.
     pub fn publish(&mut self, events: &[Arc<Event>]) {
-        let Some(last) = events.last().map(|e| e.kv.mod_revision) else { return };
+        let Some(last) = events.last().map(|e| e.kv.mod_revision) else {
+            return;
+        };
         let last = &last;
         let mut per: HashMap<WatchKey, Vec<Arc<Event>>> = HashMap::new();
         if !self.watchers.is_empty() {
             for ev in events {
-                self.router.matches(&ev.kv.key, |wk| per.entry(wk).or_default().push(ev.clone()));
+                self.router
+                    .matches(&ev.kv.key, |wk| per.entry(wk).or_default().push(ev.clone()));
             }
         }
         self.published = *last;
         for (wk, evs) in per {
-            let Some(w) = self.watchers.get_mut(&wk) else { continue };
+            let Some(w) = self.watchers.get_mut(&wk) else {
+                continue;
+            };
             if !w.synced {
                 continue;
             }
@@ -438,20 +470,38 @@ impl Hub {
                 (!w.synced).then(|| (*id, w.key.clone(), w.range_end.clone(), w.next_rev))
             })
             .collect();
-        Some(CatchupPlan { published: self.published, watchers })
+        Some(CatchupPlan {
+            published: self.published,
+            watchers,
+        })
     }
 
     /// Delivers replayed events (read up to revision `upto`) to a watcher that
     /// was unsynced from `from_rev`; it becomes synced once it reaches `published`.
-    pub fn deliver_catchup(&mut self, stream: &StreamInner, id: i64, from_rev: i64, upto: i64, events: Vec<Arc<Event>>) {
+    pub fn deliver_catchup(
+        &mut self,
+        stream: &StreamInner,
+        id: i64,
+        from_rev: i64,
+        upto: i64,
+        events: Vec<Arc<Event>>,
+    ) {
         let published = self.published;
-        let Some(w) = self.watchers.get_mut(&(stream.id, id)) else { return };
+        let Some(w) = self.watchers.get_mut(&(stream.id, id)) else {
+            return;
+        };
         if w.synced || w.next_rev != from_rev {
             return;
         }
         let events: Vec<Arc<Event>> = events.into_iter().filter(|e| w.wants(e)).collect();
         if !events.is_empty() {
-            w.stream.push(WatchResponse { watch_id: id, revision: upto, events, prev_kv: w.prev_kv, ..Default::default() });
+            w.stream.push(WatchResponse {
+                watch_id: id,
+                revision: upto,
+                events,
+                prev_kv: w.prev_kv,
+                ..Default::default()
+            });
             w.active = true;
         }
         w.next_rev = upto + 1;
@@ -485,7 +535,12 @@ impl Hub {
         if q.progress_pending {
             q.progress_pending = false;
             drop(q);
-            stream.push(WatchResponse { watch_id: -1, revision: self.published, progress: true, ..Default::default() });
+            stream.push(WatchResponse {
+                watch_id: -1,
+                revision: self.published,
+                progress: true,
+                ..Default::default()
+            });
         }
         true
     }

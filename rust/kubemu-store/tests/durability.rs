@@ -47,12 +47,21 @@ fn snapshots_bound_the_wal_and_recover_identically() {
     assert_eq!(wal_files, 1, "segments covered by the snapshot are removed");
     let s = durable(dir.path());
     assert_eq!((s.revision(), s.hash_kv(0).unwrap()), expect);
-    let old = s.range(&RangeRequest { key: "k1".into(), revision: 100, ..Default::default() }).unwrap();
+    let old = s
+        .range(&RangeRequest {
+            key: "k1".into(),
+            revision: 100,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(old.kvs.len(), 1, "history before the snapshot survives");
 }
 
 fn wal_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut files: Vec<_> = std::fs::read_dir(dir.join("wal")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files.pop().unwrap()
 }
@@ -92,7 +101,12 @@ fn corruption_in_the_middle_refuses_to_start() {
     let mut data = std::fs::read(&f).unwrap();
     data[20] ^= 0xff;
     std::fs::write(&f, &data).unwrap();
-    let err = Store::open(Options { data_dir: Some(dir.path().into()), ..Options::default() }).err().unwrap();
+    let err = Store::open(Options {
+        data_dir: Some(dir.path().into()),
+        ..Options::default()
+    })
+    .err()
+    .unwrap();
     match err {
         StoreError::Corruption(m) => assert!(m.contains(".wal"), "{m}"),
         e => panic!("unexpected {e}"),
@@ -119,5 +133,8 @@ fn backup_has_etcd_shape_and_restores() {
     let mut data = std::fs::read(&file).unwrap();
     data[100] ^= 1;
     std::fs::write(&file, &data).unwrap();
-    assert!(matches!(snapshot_restore(&file, &dir.path().join("x")), Err(StoreError::Corruption(_))));
+    assert!(matches!(
+        snapshot_restore(&file, &dir.path().join("x")),
+        Err(StoreError::Corruption(_))
+    ));
 }

@@ -22,10 +22,22 @@ fn revisions_versions_and_generations() {
     let kv = get(&s, "a").unwrap();
     assert_eq!((kv.create_revision, kv.version), (5, 1));
     // History stays readable.
-    let old = s.range(&RangeRequest { key: "a".into(), revision: 3, ..Default::default() }).unwrap();
+    let old = s
+        .range(&RangeRequest {
+            key: "a".into(),
+            revision: 3,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(value(&old.kvs[0]), "2");
     assert_eq!(old.revision, 5, "header revision is the current one");
-    let gone = s.range(&RangeRequest { key: "a".into(), revision: 4, ..Default::default() }).unwrap();
+    let gone = s
+        .range(&RangeRequest {
+            key: "a".into(),
+            revision: 4,
+            ..Default::default()
+        })
+        .unwrap();
     assert!(gone.kvs.is_empty());
 }
 
@@ -36,8 +48,18 @@ fn range_limit_count_sort_and_filters() {
         put(&s, k, v);
     }
     put(&s, "k2", "z");
-    let r = s.range(&RangeRequest { key: "k".into(), range_end: "l".into(), limit: 2, ..Default::default() }).unwrap();
-    assert_eq!((keys(&r), r.more, r.count), (vec!["k1".to_string(), "k2".into()], true, 4));
+    let r = s
+        .range(&RangeRequest {
+            key: "k".into(),
+            range_end: "l".into(),
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (keys(&r), r.more, r.count),
+        (vec!["k1".to_string(), "k2".into()], true, 4)
+    );
     let r = s
         .range(&RangeRequest {
             key: "k".into(),
@@ -48,11 +70,35 @@ fn range_limit_count_sort_and_filters() {
         })
         .unwrap();
     assert_eq!(keys(&r), vec!["k2", "k4", "k1", "k3"]);
-    let r = s.range(&RangeRequest { key: "k".into(), range_end: "l".into(), min_mod_revision: 4, ..Default::default() }).unwrap();
-    assert_eq!((keys(&r), r.count), (vec!["k2".to_string(), "k3".into(), "k4".into()], 4));
-    let r = s.range(&RangeRequest { key: "k2".into(), range_end: vec![0], count_only: true, ..Default::default() }).unwrap();
+    let r = s
+        .range(&RangeRequest {
+            key: "k".into(),
+            range_end: "l".into(),
+            min_mod_revision: 4,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (keys(&r), r.count),
+        (vec!["k2".to_string(), "k3".into(), "k4".into()], 4)
+    );
+    let r = s
+        .range(&RangeRequest {
+            key: "k2".into(),
+            range_end: vec![0],
+            count_only: true,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!((r.kvs.len(), r.count, r.more), (0, 3, false));
-    let r = s.range(&RangeRequest { key: "k".into(), range_end: "l".into(), keys_only: true, ..Default::default() }).unwrap();
+    let r = s
+        .range(&RangeRequest {
+            key: "k".into(),
+            range_end: "l".into(),
+            keys_only: true,
+            ..Default::default()
+        })
+        .unwrap();
     assert!(r.kvs.iter().all(|kv| kv.value.is_empty()));
 }
 
@@ -62,7 +108,13 @@ fn range_revision_errors() {
     put(&s, "a", "1");
     put(&s, "a", "2");
     put(&s, "a", "3");
-    let at = |rev| s.range(&RangeRequest { key: "a".into(), revision: rev, ..Default::default() });
+    let at = |rev| {
+        s.range(&RangeRequest {
+            key: "a".into(),
+            revision: rev,
+            ..Default::default()
+        })
+    };
     assert_eq!(at(9).unwrap_err(), StoreError::FutureRevision);
     s.compact(3).unwrap();
     assert_eq!(at(2).unwrap_err(), StoreError::Compacted);
@@ -71,12 +123,27 @@ fn range_revision_errors() {
     assert_eq!(s.compact(99).unwrap_err(), StoreError::FutureRevision);
 }
 
-fn cmp(key: &str, target: CompareTarget, result: CompareResult, operand: CompareOperand) -> Compare {
-    Compare { key: key.into(), range_end: vec![], target, result, operand }
+fn cmp(
+    key: &str,
+    target: CompareTarget,
+    result: CompareResult,
+    operand: CompareOperand,
+) -> Compare {
+    Compare {
+        key: key.into(),
+        range_end: vec![],
+        target,
+        result,
+        operand,
+    }
 }
 
 fn put_op(k: &str, v: &str) -> RequestOp {
-    RequestOp::Put(PutRequest { key: k.into(), value: v.into(), ..Default::default() })
+    RequestOp::Put(PutRequest {
+        key: k.into(),
+        value: v.into(),
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -84,9 +151,17 @@ fn txn_compare_and_swap_like_kubernetes() {
     let s = mem();
     // Create only if absent: mod_revision == 0.
     let create = |k: &str| TxnRequest {
-        compare: vec![cmp(k, CompareTarget::Mod, CompareResult::Equal, CompareOperand::Int(0))],
+        compare: vec![cmp(
+            k,
+            CompareTarget::Mod,
+            CompareResult::Equal,
+            CompareOperand::Int(0),
+        )],
         success: vec![put_op(k, "v1")],
-        failure: vec![RequestOp::Range(RangeRequest { key: k.into(), ..Default::default() })],
+        failure: vec![RequestOp::Range(RangeRequest {
+            key: k.into(),
+            ..Default::default()
+        })],
     };
     let r = s.txn(&create("pod")).unwrap();
     assert!(r.succeeded);
@@ -96,7 +171,12 @@ fn txn_compare_and_swap_like_kubernetes() {
     assert_eq!(r.revision, 2, "a failed compare-and-swap writes nothing");
     // A value compare on an absent key always fails.
     let t = TxnRequest {
-        compare: vec![cmp("nope", CompareTarget::Value, CompareResult::NotEqual, CompareOperand::Value(b"x".to_vec()))],
+        compare: vec![cmp(
+            "nope",
+            CompareTarget::Value,
+            CompareResult::NotEqual,
+            CompareOperand::Value(b"x".to_vec()),
+        )],
         ..Default::default()
     };
     assert!(!s.txn(&t).unwrap().succeeded);
@@ -109,13 +189,19 @@ fn txn_is_one_revision_and_sees_own_writes() {
         success: vec![
             put_op("a", "1"),
             put_op("b", "2"),
-            RequestOp::Range(RangeRequest { key: "a".into(), range_end: "c".into(), ..Default::default() }),
+            RequestOp::Range(RangeRequest {
+                key: "a".into(),
+                range_end: "c".into(),
+                ..Default::default()
+            }),
         ],
         ..Default::default()
     };
     let r = s.txn(&t).unwrap();
     assert_eq!(r.revision, 2);
-    let ResponseOp::Range(rr) = &r.responses[2] else { panic!("range response") };
+    let ResponseOp::Range(rr) = &r.responses[2] else {
+        panic!("range response")
+    };
     assert_eq!(keys(rr), vec!["a", "b"]);
     assert_eq!(get(&s, "b").unwrap().mod_revision, 2);
 }
@@ -123,20 +209,37 @@ fn txn_is_one_revision_and_sees_own_writes() {
 #[test]
 fn txn_validation() {
     let s = mem();
-    let dup = TxnRequest { success: vec![put_op("a", "1"), put_op("a", "2")], ..Default::default() };
+    let dup = TxnRequest {
+        success: vec![put_op("a", "1"), put_op("a", "2")],
+        ..Default::default()
+    };
     assert_eq!(s.txn(&dup).unwrap_err(), StoreError::DuplicateKey);
     let put_and_del = TxnRequest {
         success: vec![
             put_op("b", "1"),
-            RequestOp::DeleteRange(DeleteRangeRequest { key: "a".into(), range_end: "c".into(), prev_kv: false }),
+            RequestOp::DeleteRange(DeleteRangeRequest {
+                key: "a".into(),
+                range_end: "c".into(),
+                prev_kv: false,
+            }),
         ],
         ..Default::default()
     };
     assert_eq!(s.txn(&put_and_del).unwrap_err(), StoreError::DuplicateKey);
-    let many = TxnRequest { success: (0..129).map(|i| put_op(&format!("k{i}"), "v")).collect(), ..Default::default() };
+    let many = TxnRequest {
+        success: (0..129).map(|i| put_op(&format!("k{i}"), "v")).collect(),
+        ..Default::default()
+    };
     assert_eq!(s.txn(&many).unwrap_err(), StoreError::TooManyOps);
     let bad_lease = TxnRequest {
-        success: vec![put_op("x", "1"), RequestOp::Put(PutRequest { key: "y".into(), lease: 77, ..Default::default() })],
+        success: vec![
+            put_op("x", "1"),
+            RequestOp::Put(PutRequest {
+                key: "y".into(),
+                lease: 77,
+                ..Default::default()
+            }),
+        ],
         ..Default::default()
     };
     assert_eq!(s.txn(&bad_lease).unwrap_err(), StoreError::LeaseNotFound);
@@ -162,14 +265,21 @@ fn compaction_keeps_latest_versions() {
 #[test]
 fn quota_raises_nospace_and_allows_deletes() {
     let s = Store::open(Options {
-        limits: Limits { quota_bytes: 4096, ..Limits::default() },
+        limits: Limits {
+            quota_bytes: 4096,
+            ..Limits::default()
+        },
         ..Options::default()
     })
     .unwrap();
     let big = "x".repeat(1000);
     let mut i = 0;
     let err = loop {
-        match s.put(&PutRequest { key: format!("k{i}").into_bytes(), value: big.clone().into_bytes(), ..Default::default() }) {
+        match s.put(&PutRequest {
+            key: format!("k{i}").into_bytes(),
+            value: big.clone().into_bytes(),
+            ..Default::default()
+        }) {
             Ok(_) => i += 1,
             Err(e) => break e,
         }
@@ -178,7 +288,11 @@ fn quota_raises_nospace_and_allows_deletes() {
     assert_eq!(s.alarms(), vec![Alarm::NoSpace]);
     assert!(range(&s, "k", "l").count > 0, "reads still work");
     assert!(del(&s, "k", "l").deleted > 0, "deletes still work");
-    assert_eq!(put_lease(&s, "small", "v", 0).unwrap_err(), StoreError::NoSpace, "alarm holds until disarmed");
+    assert_eq!(
+        put_lease(&s, "small", "v", 0).unwrap_err(),
+        StoreError::NoSpace,
+        "alarm holds until disarmed"
+    );
     s.compact(s.revision()).unwrap();
     s.alarm_disarm().unwrap();
     put(&s, "small", "v");
@@ -188,10 +302,22 @@ fn quota_raises_nospace_and_allows_deletes() {
 fn ignore_value_and_lease_rules() {
     let s = mem();
     let p = |k: &str, v: &str, iv: bool, il: bool| {
-        s.put(&PutRequest { key: k.into(), value: v.into(), ignore_value: iv, ignore_lease: il, ..Default::default() })
+        s.put(&PutRequest {
+            key: k.into(),
+            value: v.into(),
+            ignore_value: iv,
+            ignore_lease: il,
+            ..Default::default()
+        })
     };
-    assert_eq!(p("a", "", true, false).unwrap_err(), StoreError::KeyNotFound);
-    assert!(matches!(p("a", "x", true, false).unwrap_err(), StoreError::InvalidArgument(_)));
+    assert_eq!(
+        p("a", "", true, false).unwrap_err(),
+        StoreError::KeyNotFound
+    );
+    assert!(matches!(
+        p("a", "x", true, false).unwrap_err(),
+        StoreError::InvalidArgument(_)
+    ));
     let l = s.lease_grant(60, 0).unwrap().id;
     put_lease(&s, "a", "v", l).unwrap();
     p("a", "", true, false).unwrap();

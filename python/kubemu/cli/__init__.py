@@ -1,0 +1,1 @@
+"""The ``kubemu`` command: one module per command group."""
