@@ -515,3 +515,81 @@ impl WatchResponse {
         )
     }
 }
+
+#[pymethods]
+impl PutResponse {
+    fn __repr__(&self) -> String {
+        let prev = self.prev_kv.as_ref().map_or("None".to_string(), |kv| kv.__repr__());
+        format!("PutResponse(revision={}, prev_kv={prev})", self.revision)
+    }
+}
+
+#[pymethods]
+impl RangeResponse {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "RangeResponse(revision={}, count={}, more={}, kvs=<{} items>)",
+            self.revision,
+            self.count,
+            self.more,
+            self.kvs.bind(py).len()
+        )
+    }
+}
+
+#[pymethods]
+impl DeleteRangeResponse {
+    fn __repr__(&self) -> String {
+        format!("DeleteRangeResponse(revision={}, deleted={})", self.revision, self.deleted)
+    }
+}
+
+#[pymethods]
+impl TxnResponse {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "TxnResponse(revision={}, succeeded={}, responses=<{} items>)",
+            self.revision,
+            self.succeeded,
+            self.responses.bind(py).len()
+        )
+    }
+}
+
+#[pymethods]
+impl LeaseGrant {
+    fn __repr__(&self) -> String {
+        format!("LeaseGrant(id={}, ttl={}, revision={})", self.id, self.ttl, self.revision)
+    }
+}
+
+#[pymethods]
+impl LeaseTimeToLive {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "LeaseTimeToLive(id={}, ttl={}, granted_ttl={}, keys=<{} items>)",
+            self.id,
+            self.ttl,
+            self.granted_ttl,
+            self.keys.bind(py).len()
+        )
+    }
+}
+
+#[pymethods]
+impl Status {
+    fn __repr__(&self) -> String {
+        format!(
+            "Status(revision={}, compact_revision={}, db_size={}, db_size_in_use={}, quota_bytes={}, \
+             keys={}, alarms={:?}, recovery_warnings={:?})",
+            self.revision,
+            self.compact_revision,
+            self.db_size,
+            self.db_size_in_use,
+            self.quota_bytes,
+            self.keys,
+            self.alarms,
+            self.recovery_warnings
+        )
+    }
+}
