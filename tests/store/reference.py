@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 
@@ -173,8 +173,18 @@ _ATTR = dict(key="key", version="version", create="create_revision", mod="mod_re
 class ReferenceStore:
     """The model. ``history`` is every change ever made; nothing is ever forgotten."""
 
-    def __init__(self, *, max_txn_ops: int = 128, max_request_bytes: int = 1536 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        max_txn_ops: int = 128,
+        max_request_bytes: int = 1536 * 1024,
+        txn_inner_revisions: str = "etcd",
+    ) -> None:
+        """``txn_inner_revisions``: "etcd" (a range or delete inside a txn reports the revision
+        it saw: the txn's own only after its first write) or "txn" (every inner response
+        reports the txn's revision). Nested TxnResponses report the txn's revision in both."""
         self.max_txn_ops = max_txn_ops
+        self.inner_revisions = txn_inner_revisions
         self.max_request_bytes = max_request_bytes
         self.history: list[Change] = []
         self._pending: list[Change] = []
@@ -423,7 +433,18 @@ class ReferenceStore:
         self._check_path(top, pre)
         resp = self._exec_txn(top, pre)
         self._end()
-        return TxnResponse(self._rev, resp.succeeded, resp.responses)
+        return self._set_revision(resp, self._rev)
+
+    def _set_revision(self, resp: TxnResponse, rev: int) -> TxnResponse:
+        out = [
+            self._set_revision(r, rev)
+            if isinstance(r, TxnResponse)
+            else replace(r, revision=rev)
+            if self.inner_revisions == "txn"
+            else r
+            for r in resp.responses
+        ]
+        return TxnResponse(rev, resp.succeeded, out)
 
     def _txn_sizes(self, op: Op) -> None:
         if op.kind == "put":

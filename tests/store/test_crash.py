@@ -407,16 +407,53 @@ def check_keys(store: Store, n: int) -> None:
     assert all(kv.value == value_of(i) for i, kv in enumerate(kvs))
 
 
-def test_corrupt_byte_in_middle_of_wal_is_an_error(tmp_path: Path) -> None:
+def record_offsets(data: bytes) -> list[int]:
+    """Start offsets of the WAL records (frames are ``len: u32 LE | crc32: u32 | body``)."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        out.append(pos)
+        pos += 8 + int.from_bytes(data[pos : pos + 4], "little")
+    assert pos == len(data), "the WAL is not a sequence of len|crc|body frames"
+    return out
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "value",
+        "crc",
+        "length_low_bit",
+        pytest.param(
+            "length_high_byte",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="store bug: a length field that points past the end of the last "
+                "segment is taken for a torn write, so every later (acknowledged) record is "
+                "truncated with only a warning",
+            ),
+        ),
+    ],
+)
+def test_corrupt_byte_in_middle_of_wal_is_an_error(tmp_path: Path, where: str) -> None:
     data_dir = tmp_path / "data"
     fill(data_dir)
     path, pos = find_in_wal(data_dir, value_of(100))
     data = bytearray(path.read_bytes())
-    data[pos + 20] ^= 0xFF
+    start = max(o for o in record_offsets(bytes(data)) if o < pos)  # record of value 100
+    if where == "value":
+        data[pos + 20] ^= 0xFF
+    elif where == "crc":
+        data[start + 4] ^= 0x10
+    elif where == "length_low_bit":
+        data[start] ^= 0x01
+    else:
+        data[start + 3] ^= 0x01  # +16 MiB: past the end of the file
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptionError) as ei:
-        Store(data_dir)
+        Store(data_dir).close()
     assert path.name in str(ei.value), f"error does not name {path.name}: {ei.value}"
+    # Nothing was "repaired": the file is untouched, so the next open fails the same way.
+    assert path.read_bytes() == bytes(data)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncate_last_record"])

@@ -22,7 +22,8 @@ Benchmarks:
 * ``sqlite_kine_put``: a kine-like table in WAL mode, ``synchronous=FULL``, one
   transaction per batch of 1,000 rows;
 * ``watch_distinct_keys``: 10,000 watches on distinct keys of one WatchStream,
-  put_many over those keys, events/s delivered through ``poll``;
+  put_many over those keys, events/s delivered through ``poll`` (the clock runs
+  from the first put_many until the last expected event was polled);
 * ``watch_prefix``: 10,000 watches on one prefix, each put matches all of them;
 * ``memory_ratio`` / ``memory_bytes_per_extra_revision``: RSS growth of a fresh
   subprocess holding 1,000,000 keys (~40-byte keys, 256-byte values) in memory.

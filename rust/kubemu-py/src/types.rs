@@ -519,7 +519,10 @@ impl WatchResponse {
 #[pymethods]
 impl PutResponse {
     fn __repr__(&self) -> String {
-        let prev = self.prev_kv.as_ref().map_or("None".to_string(), |kv| kv.__repr__());
+        let prev = self
+            .prev_kv
+            .as_ref()
+            .map_or("None".to_string(), |kv| kv.__repr__());
         format!("PutResponse(revision={}, prev_kv={prev})", self.revision)
     }
 }
@@ -540,7 +543,10 @@ impl RangeResponse {
 #[pymethods]
 impl DeleteRangeResponse {
     fn __repr__(&self) -> String {
-        format!("DeleteRangeResponse(revision={}, deleted={})", self.revision, self.deleted)
+        format!(
+            "DeleteRangeResponse(revision={}, deleted={})",
+            self.revision, self.deleted
+        )
     }
 }
 
@@ -559,7 +565,10 @@ impl TxnResponse {
 #[pymethods]
 impl LeaseGrant {
     fn __repr__(&self) -> String {
-        format!("LeaseGrant(id={}, ttl={}, revision={})", self.id, self.ttl, self.revision)
+        format!(
+            "LeaseGrant(id={}, ttl={}, revision={})",
+            self.id, self.ttl, self.revision
+        )
     }
 }
 

@@ -29,7 +29,7 @@ use crate::types::{
     LeaseTimeToLiveResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, Status,
     TxnRequest, TxnResponse,
 };
-use crate::wal::{self, Record, Tail, WalWriter};
+use crate::wal::{self, Record, WalWriter};
 use crate::watch::{Hub, Router, StreamInner, WatchRequest, WatchResponse, CATCHUP_MAX_REVS};
 
 /// How to open a store.
@@ -469,7 +469,7 @@ pub fn snapshot_restore(snapshot_file: &Path, data_dir: &Path) -> Result<i64> {
         &data_dir.join("snap").join(format!("{:016x}.snap", 1)),
         body.to_vec(),
     )?;
-    WalWriter::open(&data_dir.join("wal"), 1, true)?;
+    WalWriter::open(&data_dir.join("wal"), 1, 0, true)?;
     Ok(st.current)
 }
 
@@ -886,6 +886,7 @@ fn recover(
         std::fs::remove_file(wal::segment_path(&wal_dir, *s))?;
     }
     let segs: Vec<u64> = all.into_iter().filter(|s| *s >= start).collect();
+    let mut end = 0;
     for (i, s) in segs.iter().enumerate() {
         if *s != start + i as u64 {
             return Err(StoreError::Corruption(format!(
@@ -898,26 +899,30 @@ fn recover(
         let data = std::fs::read(&path)?;
         let tail = wal::read_records(&data, |rec| apply_record(&mut st, rec, now))
             .map_err(|e| corrupt(&path, e))?;
-        if let Tail::Torn { valid_len } = tail {
+        end = tail.end;
+        if tail.torn {
             if i + 1 != segs.len() {
                 return Err(StoreError::Corruption(format!(
-                    "{}: torn record at offset {valid_len} in a segment that is not the last",
-                    path.display()
+                    "{}: torn record at offset {} in a segment that is not the last",
+                    path.display(),
+                    tail.end
                 )));
             }
             let msg = format!(
-                "{}: torn write at offset {valid_len} ({} bytes) truncated; it was never acknowledged",
+                "{}: torn write at offset {} truncated; it was never acknowledged",
                 path.display(),
-                data.len() as u64 - valid_len
+                tail.end
             );
             eprintln!("kubemu-store: warning: {msg}");
             warnings.push(msg);
+            // Cut the torn bytes off (preallocation re-adds zeros), so a later
+            // shorter record can never be followed by their remnants.
             let f = std::fs::OpenOptions::new().write(true).open(&path)?;
-            f.set_len(valid_len)?;
+            f.set_len(tail.end)?;
             f.sync_all()?;
         }
     }
-    let w = WalWriter::open(&wal_dir, segs.last().copied().unwrap_or(start), fsync)?;
+    let w = WalWriter::open(&wal_dir, segs.last().copied().unwrap_or(start), end, fsync)?;
     st.lessor.renew_all(now);
     Ok((st, w, warnings))
 }

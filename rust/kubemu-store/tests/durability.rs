@@ -74,10 +74,13 @@ fn torn_tail_is_truncated_with_a_warning() {
         put(&s, "a", "1");
         put(&s, "b", "2");
     }
+    // Tear the last record: zero its last bytes (the segment is preallocated
+    // with zeros, so the records end at the last non-zero byte).
     let f = wal_file(dir.path());
-    let len = std::fs::metadata(&f).unwrap().len();
-    let file = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
-    file.set_len(len - 3).unwrap();
+    let mut data = std::fs::read(&f).unwrap();
+    let last = data.iter().rposition(|b| *b != 0).unwrap();
+    data[last - 2..=last].fill(0);
+    std::fs::write(&f, &data).unwrap();
     let s = durable(dir.path());
     assert_eq!(s.revision(), 2);
     assert!(get(&s, "b").is_none());
@@ -86,6 +89,29 @@ fn torn_tail_is_truncated_with_a_warning() {
     drop(s);
     let s = durable(dir.path());
     assert_eq!(s.revision(), 3);
+}
+
+#[test]
+fn clean_preallocated_tail_is_not_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        put(&s, "a", "1");
+    }
+    let f = wal_file(dir.path());
+    assert!(
+        std::fs::metadata(&f).unwrap().len() >= 1 << 20,
+        "segment is preallocated"
+    );
+    let s = durable(dir.path());
+    assert!(s.status().recovery_warnings.is_empty());
+    put(&s, "b", "2");
+    drop(s);
+    let s = durable(dir.path());
+    assert_eq!(
+        (s.revision(), value(&get(&s, "b").unwrap())),
+        (3, "2".to_string())
+    );
 }
 
 #[test]
