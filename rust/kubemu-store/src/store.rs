@@ -682,6 +682,29 @@ impl Shared {
         Ok(())
     }
 
+    /// Keeps a zero-filled segment ready and switches to it when the current
+    /// one runs out of preallocated room (fsync'd stores only).
+    fn prepare_wal(&self) -> Result<()> {
+        const LOW: u64 = 16 * 1024 * 1024;
+        let (dir, next) = {
+            let c = self.commit.lock();
+            match &c.wal {
+                Some(w) if self.opts.fsync && w.room() < LOW => (w.dir.clone(), w.seq + 1),
+                _ => return Ok(()),
+            }
+        };
+        if !wal::prepared_path(&dir, next).exists() {
+            wal::prepare_segment(&dir, next, wal::SEGMENT_BYTES)?;
+        }
+        let mut c = self.commit.lock();
+        if let Some(w) = c.wal.as_mut() {
+            if w.seq + 1 == next && w.room() < LOW {
+                w.rotate()?;
+            }
+        }
+        Ok(())
+    }
+
     fn maintenance_loop(self: Arc<Self>) {
         let mut last_progress = Instant::now();
         loop {
@@ -702,6 +725,9 @@ impl Shared {
             if last_progress.elapsed() >= self.opts.progress_notify_interval {
                 last_progress = Instant::now();
                 self.hub.lock().tick_progress();
+            }
+            if let Err(e) = self.prepare_wal() {
+                eprintln!("kubemu-store: preparing a WAL segment failed: {e}");
             }
             let due = self.commit.lock().since_snapshot >= self.opts.snapshot_wal_bytes;
             if due {
@@ -862,10 +888,12 @@ fn recover(
     let (snap_dir, wal_dir) = (dir.join("snap"), dir.join("wal"));
     std::fs::create_dir_all(&snap_dir)?;
     std::fs::create_dir_all(&wal_dir)?;
-    for ent in std::fs::read_dir(&snap_dir)? {
-        let p = ent?.path();
-        if p.extension().is_some_and(|e| e == "tmp") {
-            std::fs::remove_file(p)?;
+    for d in [&snap_dir, &wal_dir] {
+        for ent in std::fs::read_dir(d)? {
+            let p = ent?.path();
+            if p.extension().is_some_and(|e| e == "tmp") {
+                std::fs::remove_file(p)?;
+            }
         }
     }
     let snaps = wal::list_seqs(&snap_dir, "snap")?;

@@ -211,16 +211,36 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Most space added to a segment at a time; growth doubles from 1 MiB up to
-/// this. Overwriting preallocated (zeroed) blocks lets `fdatasync` skip the
-/// file-size metadata update that appending needs; on ext4 here that halves
-/// its latency (see BENCHMARKS.md).
-pub(crate) const PREALLOC_CHUNK: u64 = 16 * 1024 * 1024;
+/// Size of a preallocated segment. Overwriting preallocated (zeroed) blocks
+/// lets `fdatasync` skip the file-size metadata update that appending needs;
+/// on ext4 here that halves its latency (see BENCHMARKS.md). Segments are
+/// prepared by the maintenance thread, never on the commit path.
+pub(crate) const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Path of the segment being prepared for `seq`.
+pub(crate) fn prepared_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:016x}.wal.tmp"))
+}
+
+/// Writes a zero-filled segment file for `seq` (as a `.tmp`, renamed when used).
+pub(crate) fn prepare_segment(dir: &Path, seq: u64, size: u64) -> Result<()> {
+    let path = prepared_path(dir, seq);
+    let mut f = File::create(&path)?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        std::io::Write::write_all(&mut f, &zeros[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()?;
+    Ok(())
+}
 
 /// The open segment new records are written to.
 #[derive(Debug)]
 pub(crate) struct WalWriter {
-    dir: PathBuf,
+    pub dir: PathBuf,
     file: File,
     pub seq: u64,
     /// Where the next record goes.
@@ -252,44 +272,34 @@ impl WalWriter {
         })
     }
 
-    fn preallocate(&mut self, need: u64) -> Result<()> {
-        use std::os::unix::fs::FileExt;
-        let target = need.max(self.allocated) + self.allocated.clamp(1 << 20, PREALLOC_CHUNK);
-        let zeros = vec![0u8; 1 << 20];
-        let mut at = self.allocated;
-        while at < target {
-            let n = (target - at).min(zeros.len() as u64) as usize;
-            self.file.write_all_at(&zeros[..n], at)?;
-            at += n as u64;
-        }
-        if self.fsync {
-            self.file.sync_all()?;
-        }
-        self.allocated = target;
-        Ok(())
+    /// Preallocated bytes left before writes start growing the file.
+    pub fn room(&self) -> u64 {
+        self.allocated.saturating_sub(self.offset)
     }
 
-    /// Writes `buf` at the end of the records and, if durable, waits until it is on disk.
+    /// Writes `buf` after the records and, if durable, waits until it is on disk.
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         use std::os::unix::fs::FileExt;
         if buf.is_empty() {
             return Ok(());
         }
-        let end = self.offset + buf.len() as u64;
-        if end > self.allocated {
-            self.preallocate(end)?;
-        }
         self.file.write_all_at(buf, self.offset)?;
         if self.fsync {
             self.file.sync_data()?;
         }
-        self.offset = end;
+        self.offset += buf.len() as u64;
+        self.allocated = self.allocated.max(self.offset);
         Ok(())
     }
 
-    /// Starts segment `seq + 1`; later records go there.
+    /// Starts segment `seq + 1` (the prepared file if there is one).
     pub fn rotate(&mut self) -> Result<()> {
-        *self = Self::open(&self.dir, self.seq + 1, 0, self.fsync)?;
+        let next = self.seq + 1;
+        let prepared = prepared_path(&self.dir, next);
+        if prepared.exists() {
+            std::fs::rename(&prepared, segment_path(&self.dir, next))?;
+        }
+        *self = Self::open(&self.dir, next, 0, self.fsync)?;
         Ok(())
     }
 }
