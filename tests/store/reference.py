@@ -447,10 +447,9 @@ class ReferenceStore:
         return TxnResponse(rev, resp.succeeded, out)
 
     def _txn_sizes(self, op: Op) -> None:
-        if op.kind == "put":
-            self._check_size(op.key, op.kwargs["value"])
-        for sub in op.success + op.failure:
-            self._txn_sizes(sub)
+        """Each put's key + value, and the whole txn's keys, range ends and values."""
+        if _payload(op) > self.max_request_bytes:
+            raise error("RequestTooLargeError", "etcdserver: request is too large")
 
     def _validate_txn(self, op: Op, max_ops: int) -> None:
         """etcd's checkTxnRequest: nested txns get ``max_ops`` minus this level's count."""
@@ -590,6 +589,15 @@ class _Desc:
 
     def __lt__(self, other: _Desc) -> bool:
         return bool(other.v < self.v)
+
+
+def _payload(op: Op) -> int:
+    """The bytes of a request: its keys, range ends and values, nested ops included."""
+    size = len(op.key) + len(op.range_end or b"") + len(op.kwargs.get("value", b""))
+    for c in op.compare:
+        size += len(c.key) + len(c.range_end or b"")
+        size += len(c.value) if isinstance(c.value, bytes) else 0
+    return size + sum(_payload(sub) for sub in op.success + op.failure)
 
 
 def _intersects(dels: list[tuple[bytes, bytes | None]], k: bytes) -> bool:

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -209,11 +210,22 @@ class StoreMachine(RuleBasedStateMachine):
         self.dir = tempfile.mkdtemp(prefix="kubemu-diff-") if self.durable else None
         self.store = kstore.Store(self.dir, **STORE_OPTS)
         self.model = ReferenceStore(max_txn_ops=MAX_TXN_OPS, max_request_bytes=MAX_REQUEST_BYTES)
-        self.restarted = False
         self.diverged = False  # after a mismatch, teardown skips the (slow) watch checks
-        # etcd's "all keys" watch, opened before anything is written.
+        self.open_stream(1)  # etcd's "all keys" watch, opened before anything is written
+
+    def open_stream(self, start: int) -> None:
+        """A new watch stream with an all-keys watch from ``start``."""
         self.stream = self.store.watch_stream()
-        self.stream.watch(b"\x00", b"\x00", start_revision=1, prev_kv=True)
+        self.watches: dict[int, Watch] = {}
+        self.open_watch(b"\x00", b"\x00", start, True, ())
+
+    def open_watch(
+        self, key: bytes, end: bytes | None, start: int, prev_kv: bool, filters: tuple[str, ...]
+    ) -> None:
+        wid = self.stream.watch(key, end, start_revision=start, prev_kv=prev_kv, filters=filters)
+        assert wid not in self.watches, f"watch id {wid} reused"
+        first = start or self.model.revision + 1
+        self.watches[wid] = Watch(key, end, first, prev_kv, filters, self.model.compact_revision)
 
     def same(self, what: str, real: Any, model: Any) -> Any:
         got, want = outcome(real), outcome(model)
@@ -355,62 +367,115 @@ class StoreMachine(RuleBasedStateMachine):
             lambda: self.model.range(b"\x00", b"\x00"),
         )
 
+    # ---- watches ---------------------------------------------------------------------------
+    @rule(
+        data=st.data(),
+        kr=key_ranges(),
+        prev_kv=st.booleans(),
+        filters=st.sampled_from([(), (), ("noput",), ("nodelete",)]),
+    )
+    def watch(
+        self,
+        data: st.DataObject,
+        kr: tuple[bytes, bytes | None],
+        prev_kv: bool,
+        filters: tuple[str, ...],
+    ) -> None:
+        if len(self.watches) < 8:
+            start = data.draw(st.integers(0, self.model.revision + 2), label="start_revision")
+            if prev_kv and start == self.model.compact_revision:
+                start += 1  # the events at the compact revision lost their prev_kv
+            self.open_watch(kr[0], kr[1], start, prev_kv, filters)
+
+    @rule()
+    def poll(self) -> None:
+        self.drain(0.0)
+
+    def drain(self, timeout: float) -> None:
+        for r in self.stream.poll(timeout=timeout):
+            assert r.watch_id in self.watches, f"response for unknown watch {r.watch_id}"
+            self.watches[r.watch_id].add(r)
+
+    def check_watches(self) -> None:
+        """Every watch got exactly the events the model's history implies."""
+        want = {wid: w.expected(self.model) for wid, w in self.watches.items()}
+        quiet_until = time.monotonic() + 2.0  # give up after 2 s without a response
+        while time.monotonic() < quiet_until:
+            waiting = any(
+                not w.canceled and len(w.events) < len(want[i]) for i, w in self.watches.items()
+            )
+            n = sum(len(w.responses) for w in self.watches.values())
+            self.drain(0.05 if waiting else 0.0)
+            if not waiting:
+                break
+            if sum(len(w.responses) for w in self.watches.values()) > n:
+                quiet_until = time.monotonic() + 2.0
+        for wid, w in self.watches.items():
+            w.check(wid, want[wid], self.model.compact_revision)
+
     def teardown(self) -> None:
         try:
-            if self.diverged:
-                return
-            if not self.restarted and self.model.compact_revision == 0:
-                self.check_watch(self.stream, 1)
+            if not self.diverged:
+                self.check_watches()
+                # A watch from just after the compact revision replays the whole history,
+                # and one from below it is canceled.
+                c = self.model.compact_revision
                 self.stream.close()
-            self.check_history_watch()
+                self.open_stream(c + 1)
+                if c >= 2:
+                    self.open_watch(b"\x00", b"\x00", c - 1, True, ())
+                self.check_watches()
         finally:
             self.store.close()
             if self.dir:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
-    def check_history_watch(self) -> None:
-        """A watch of all keys from just after the compact revision replays the history."""
-        compacted = self.model.compact_revision
-        stream = self.store.watch_stream()
-        try:
-            stream.watch(b"\x00", b"\x00", start_revision=compacted + 1, prev_kv=True)
-            self.check_watch(stream, compacted + 1)
-            if compacted >= 2:
-                stream.watch(b"\x00", b"\x00", start_revision=compacted - 1, prev_kv=True)
-                resps = poll_until(stream, lambda rs: any(r.canceled for r in rs))
-                canceled = [r for r in resps if r.canceled]
-                assert canceled, "a watch from below the compact revision was not canceled"
-                assert canceled[0].compact_revision == compacted, "watch compact_revision"
-        finally:
-            stream.close()
 
-    def check_watch(self, stream: Any, start: int) -> None:
-        """The events of ``stream`` (one watch of all keys from ``start``) match the model."""
-        expected = [norm(e) for e in self.model.events(start)]
-        events: list[Any] = []
-        quiet_until = time.monotonic() + 2.0  # give up after 2 s without a response
-        while True:
-            missing = len(events) < len(expected)
-            for r in stream.poll(timeout=0.05 if missing else 0.0):
-                quiet_until = time.monotonic() + 2.0
-                assert not r.canceled, f"watch from {start} canceled: {r.cancel_reason!r}"
-                if not (r.created or r.is_progress_notify):
-                    events.extend(norm(e) for e in r.events)
-            if not missing or time.monotonic() > quiet_until:
-                break
-        assert len(events) == len(expected), (
-            f"watch from {start}: {len(events)} events, expected {len(expected)}"
-        )
-        for i, (got, want) in enumerate(zip(events, expected, strict=True)):
-            assert got == want, f"watch event {i} from {start}:\n  store: {got}\n  model: {want}"
+@dataclass
+class Watch:
+    """One watch of the machine's stream: what was asked, and what has arrived."""
 
+    key: bytes
+    end: bytes | None
+    start: int  # the first revision it reports (start_revision, or current + 1 for 0)
+    prev_kv: bool
+    filters: tuple[str, ...]
+    compacted_at_open: int
+    responses: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
+    canceled: Any = None
 
-def poll_until(stream: Any, done: Any, timeout: float = 5.0) -> list[Any]:
-    resps: list[Any] = []
-    deadline = time.monotonic() + timeout
-    while not done(resps) and time.monotonic() < deadline:
-        resps.extend(stream.poll(timeout=0.05))
-    return resps
+    def add(self, r: Any) -> None:
+        assert self.canceled is None, "a response after the cancel"
+        self.responses.append(r)
+        if r.canceled:
+            self.canceled = r
+        elif not (r.created or r.is_progress_notify):
+            self.events.extend(norm(e) for e in r.events)
+
+    def expected(self, model: ReferenceStore) -> list[Any]:
+        return [
+            norm(ev if self.prev_kv else reference.Event(ev.type, ev.kv, None))
+            for ev in model.events(self.start)
+            if reference.in_range(ev.kv.key, self.key, self.end)
+            and not ("noput" in self.filters and ev.type == "PUT")
+            and not ("nodelete" in self.filters and ev.type == "DELETE")
+        ]
+
+    def check(self, wid: int, want: list[Any], compacted: int) -> None:
+        what = f"watch {wid} ({self.key!r}, {self.end!r}, from {self.start}, {self.filters})"
+        assert self.responses and self.responses[0].created, f"{what}: no created response"
+        must_cancel = 0 < self.start < self.compacted_at_open
+        if self.canceled is None:
+            assert not must_cancel, f"{what}: not canceled below the compact revision"
+        else:
+            # Canceled by a compaction, when it opened or (unsynced) later: a prefix arrived.
+            c = self.canceled.compact_revision
+            assert self.start < c <= compacted, f"{what}: canceled with compact_revision {c}"
+            want = want[: len(self.events)]
+        assert len(self.events) == len(want), f"{what}: {len(self.events)} events, not {len(want)}"
+        for i, (got, exp) in enumerate(zip(self.events, want, strict=True)):
+            assert got == exp, f"{what} event {i}:\n  store: {got}\n  model: {exp}"
 
 
 class DurableStoreMachine(StoreMachine):
@@ -419,10 +484,11 @@ class DurableStoreMachine(StoreMachine):
     @rule()
     def restart(self) -> None:
         """Close and reopen the data dir: everything acknowledged must still be there."""
+        self.check_watches()
         self.store.close()
-        self.restarted = True
         self.store = kstore.Store(self.dir, **STORE_OPTS)
         self.model.restart()
+        self.open_stream(self.model.compact_revision + 1)
         assert self.store.revision == self.model.revision, "revision after restart"
         assert self.store.compact_revision == self.model.compact_revision
         for rev in range(max(self.model.compact_revision, 1), self.model.revision + 1):

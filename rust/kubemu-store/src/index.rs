@@ -56,8 +56,9 @@ pub fn empty_bytes() -> Bytes {
     EMPTY.get_or_init(|| Bytes::from(&[][..])).clone()
 }
 
-/// Versions of one key, ascending by `main`.
-pub(crate) type KeyHistory = Vec<Entry>;
+/// Versions of one key, ascending by `main`. Most keys have one retained
+/// version, so it is stored inline (no allocation) until there are two.
+pub(crate) type KeyHistory = smallvec::SmallVec<[Entry; 1]>;
 
 /// The entry visible at `rev` (the last one with `main <= rev`) if it is a put.
 pub(crate) fn live_at(hist: &KeyHistory, rev: i64) -> Option<&Entry> {
@@ -97,7 +98,7 @@ pub(crate) fn compact(hist: &mut KeyHistory, rev: i64) -> i64 {
     }
     let freed = hist[..drop_to].iter().map(Entry::size).sum();
     hist.drain(..drop_to);
-    if hist.capacity() > 4 && hist.capacity() > 2 * hist.len() {
+    if hist.spilled() && hist.capacity() > 2 * hist.len() {
         hist.shrink_to_fit();
     }
     freed
@@ -131,7 +132,7 @@ mod tests {
     #[test]
     fn live_at_follows_generations() {
         // put(2) put(3) del(4) put(6)
-        let h = vec![put(2, 2, 1), put(3, 2, 2), tomb(4), put(6, 6, 1)];
+        let h: KeyHistory = smallvec::smallvec![put(2, 2, 1), put(3, 2, 2), tomb(4), put(6, 6, 1)];
         assert!(live_at(&h, 1).is_none());
         assert_eq!(live_at(&h, 2).unwrap().version, 1);
         assert_eq!(live_at(&h, 3).unwrap().version, 2);
@@ -142,12 +143,13 @@ mod tests {
 
     #[test]
     fn compact_keeps_latest_and_drops_tombstones() {
-        let mut h = vec![put(2, 2, 1), put(3, 2, 2), tomb(4), put(6, 6, 1)];
+        let mut h: KeyHistory =
+            smallvec::smallvec![put(2, 2, 1), put(3, 2, 2), tomb(4), put(6, 6, 1)];
         compact(&mut h, 3);
         assert_eq!(h.iter().map(|e| e.main).collect::<Vec<_>>(), vec![3, 4, 6]);
         compact(&mut h, 5);
         assert_eq!(h.iter().map(|e| e.main).collect::<Vec<_>>(), vec![6]);
-        let mut g = vec![put(2, 2, 1), tomb(4)];
+        let mut g: KeyHistory = smallvec::smallvec![put(2, 2, 1), tomb(4)];
         compact(&mut g, 4);
         assert!(g.is_empty());
     }

@@ -102,7 +102,7 @@ pub(crate) fn decode(body: &[u8], limits: Limits, now_ms: i64) -> Result<State> 
     while d.u8()? == 1 {
         let key: Bytes = Bytes::from(d.bytes()?);
         let n = d.u32()? as usize;
-        let mut hist = Vec::with_capacity(n);
+        let mut hist = KeyHistory::with_capacity(n);
         for _ in 0..n {
             let main = d.i64()?;
             let create = d.i64()?;

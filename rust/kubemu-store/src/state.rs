@@ -127,7 +127,7 @@ impl State {
             Slot::Vacant(v) => {
                 let k = v.key().clone();
                 self.size_in_use += KEY_OVERHEAD + k.len() as i64;
-                (k, v.insert(Vec::with_capacity(1)))
+                (k, v.insert(KeyHistory::new()))
             }
         };
         let (create, version, prev_kv) = match index::live(hist) {

@@ -127,12 +127,12 @@ impl Store {
             (Arc::new(SystemClock::default()), None)
         };
         let now = clock.now_ms();
-        let (state, wal, warnings) = match &opts.data_dir {
+        let (state, wal, warnings, replayed) = match &opts.data_dir {
             Some(dir) => {
-                let (st, w, warn) = recover(dir, opts.limits, opts.fsync, now)?;
-                (st, Some(w), warn)
+                let r = recover(dir, opts.limits, opts.fsync, now)?;
+                (r.state, Some(r.wal), r.warnings, r.replayed)
             }
-            None => (State::new(opts.limits), None, Vec::new()),
+            None => (State::new(opts.limits), None, Vec::new(), 0),
         };
         let current = state.current;
         let mut hub = Hub::default();
@@ -147,7 +147,9 @@ impl Store {
             commit: Mutex::new(Commit {
                 wal,
                 durable_seq: 0,
-                since_snapshot: 0,
+                // WAL replayed at start counts towards the next snapshot, so
+                // a store that restarts often still snapshots.
+                since_snapshot: replayed,
             }),
             hub: Mutex::new(hub),
             visible: AtomicI64::new(current),
@@ -222,18 +224,13 @@ impl Store {
                 st.alarms.insert(Alarm::NoSpace);
                 return Err(StoreError::NoSpace);
             }
-            p.events.reserve(items.len());
-            let mut w = st.begin();
-            for (k, v) in items {
-                w.main = st.current + 1;
-                st.put(&mut w, k.clone(), v.clone(), lease);
-                st.current = w.main;
-                let ev = w.events.pop().expect("one event per put");
-                if p.durable {
-                    wal::encode_changes(&mut p.buf, w.main, std::slice::from_ref(&ev));
-                }
-                p.events.push(Arc::new(ev));
+            if p.durable && !items.is_empty() {
+                wal::encode_put_batch(&mut p.buf, st.current + 1, lease, items);
             }
+            p.events.reserve(items.len());
+            apply_put_batch(st, items.iter().cloned(), lease, |ev| {
+                p.events.push(Arc::new(ev))
+            });
             Ok(st.current)
         })
     }
@@ -878,13 +875,17 @@ fn corrupt(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
+/// What recovery produced.
+struct Recovered {
+    state: State,
+    wal: WalWriter,
+    warnings: Vec<String>,
+    /// WAL bytes replayed (not covered by a snapshot).
+    replayed: u64,
+}
+
 /// Loads the newest snapshot and replays the WAL after it.
-fn recover(
-    dir: &Path,
-    limits: Limits,
-    fsync: bool,
-    now: i64,
-) -> Result<(State, WalWriter, Vec<String>)> {
+fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<Recovered> {
     let (snap_dir, wal_dir) = (dir.join("snap"), dir.join("wal"));
     std::fs::create_dir_all(&snap_dir)?;
     std::fs::create_dir_all(&wal_dir)?;
@@ -915,6 +916,7 @@ fn recover(
     }
     let segs: Vec<u64> = all.into_iter().filter(|s| *s >= start).collect();
     let mut end = 0;
+    let mut replayed = 0;
     for (i, s) in segs.iter().enumerate() {
         if *s != start + i as u64 {
             return Err(StoreError::Corruption(format!(
@@ -928,6 +930,7 @@ fn recover(
         let tail = wal::read_records(&data, |rec| apply_record(&mut st, rec, now))
             .map_err(|e| corrupt(&path, e))?;
         end = tail.end;
+        replayed += tail.end;
         if tail.torn {
             if i + 1 != segs.len() {
                 return Err(StoreError::Corruption(format!(
@@ -943,8 +946,12 @@ fn recover(
             );
             eprintln!("kubemu-store: warning: {msg}");
             warnings.push(msg);
-            // Cut the torn bytes off (preallocation re-adds zeros), so a later
-            // shorter record can never be followed by their remnants.
+            // Keep the cut bytes beside the segment (as etcd keeps `.broken`
+            // files), then cut them off, so a later shorter record can never
+            // be followed by their remnants.
+            let used = data.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1) as u64;
+            let cut = &data[tail.end as usize..used.max(tail.end) as usize];
+            std::fs::write(path.with_extension("wal.broken"), cut)?;
             let f = std::fs::OpenOptions::new().write(true).open(&path)?;
             f.set_len(tail.end)?;
             f.sync_all()?;
@@ -952,11 +959,48 @@ fn recover(
     }
     let w = WalWriter::open(&wal_dir, segs.last().copied().unwrap_or(start), end, fsync)?;
     st.lessor.renew_all(now);
-    Ok((st, w, warnings))
+    Ok(Recovered {
+        state: st,
+        wal: w,
+        warnings,
+        replayed,
+    })
+}
+
+/// Applies puts one revision each (the `put_many` path, live and in replay).
+fn apply_put_batch(
+    st: &mut State,
+    items: impl Iterator<Item = (Bytes, Bytes)>,
+    lease: i64,
+    mut sink: impl FnMut(Event),
+) {
+    let mut w = st.begin();
+    for (k, v) in items {
+        w.main = st.current + 1;
+        st.put(&mut w, k, v, lease);
+        st.current = w.main;
+        sink(w.events.pop().expect("one event per put"));
+    }
 }
 
 fn apply_record(st: &mut State, rec: Record<'_>, now: i64) -> Result<()> {
     match rec {
+        Record::PutBatch {
+            first,
+            lease,
+            pairs,
+        } => {
+            if first != st.current + 1 {
+                return Err(StoreError::Corruption(format!(
+                    "revision {first} follows {} in the WAL",
+                    st.current
+                )));
+            }
+            let items = pairs
+                .into_iter()
+                .map(|(k, v)| (Bytes::from(k), Bytes::from(v)));
+            apply_put_batch(st, items, lease, drop);
+        }
         Record::Changes { main, changes } => {
             if main != st.current + 1 {
                 return Err(StoreError::Corruption(format!(

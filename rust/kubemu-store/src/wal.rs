@@ -1,6 +1,8 @@
 //! The write-ahead log: checksummed records in numbered segment files.
 //!
-//! Record layout: `len: u32 | crc32(body): u32 | body`, body = `kind: u8 | payload`.
+//! Record layout: `len: u32 | crc32(len): u32 | crc32(body): u32 | body`,
+//! body = `kind: u8 | payload`. The length has its own checksum, so a damaged
+//! length is recognised as damage instead of being followed off into the file.
 //! Segments are `wal/<seq:016x>.wal`; a snapshot `snap/<seq>.snap` holds the
 //! state before segment `seq`, so recovery loads the newest snapshot and
 //! replays the segments from its sequence on.
@@ -18,6 +20,10 @@ pub(crate) const REC_LEASE_GRANT: u8 = 2;
 pub(crate) const REC_LEASE_REVOKE: u8 = 3;
 pub(crate) const REC_COMPACT: u8 = 4;
 pub(crate) const REC_ALARM: u8 = 5;
+pub(crate) const REC_PUT_BATCH: u8 = 6;
+
+/// Bytes before a record's body.
+const HEADER: usize = 12;
 
 /// A decoded WAL record.
 #[derive(Debug)]
@@ -26,6 +32,13 @@ pub(crate) enum Record<'a> {
     Changes {
         main: i64,
         changes: Vec<(bool, &'a [u8], &'a [u8], i64)>,
+    },
+    /// A `put_many`: one put per revision from `first` on, all with `lease`;
+    /// one record so that a crash keeps all of the batch or none.
+    PutBatch {
+        first: i64,
+        lease: i64,
+        pairs: Vec<(&'a [u8], &'a [u8])>,
     },
     LeaseGrant {
         id: i64,
@@ -44,12 +57,34 @@ pub(crate) enum Record<'a> {
 
 fn frame(buf: &mut Vec<u8>, body: impl FnOnce(&mut Enc<'_>)) {
     let start = buf.len();
-    buf.extend_from_slice(&[0u8; 8]);
+    buf.extend_from_slice(&[0u8; HEADER]);
     body(&mut Enc(buf));
-    let len = u32::try_from(buf.len() - start - 8).expect("record under 4 GiB");
-    let crc = crc32fast::hash(&buf[start + 8..]);
-    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    let len = u32::try_from(buf.len() - start - HEADER)
+        .expect("record under 4 GiB")
+        .to_le_bytes();
+    let crc = crc32fast::hash(&buf[start + HEADER..]);
+    buf[start..start + 4].copy_from_slice(&len);
+    buf[start + 4..start + 8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
+    buf[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends one record for a whole `put_many` batch.
+pub(crate) fn encode_put_batch(
+    buf: &mut Vec<u8>,
+    first: i64,
+    lease: i64,
+    pairs: &[(crate::Bytes, crate::Bytes)],
+) {
+    frame(buf, |e| {
+        e.u8(REC_PUT_BATCH);
+        e.i64(first);
+        e.i64(lease);
+        e.u32(pairs.len() as u32);
+        for (k, v) in pairs {
+            e.bytes(k);
+            e.bytes(v);
+        }
+    });
 }
 
 /// Appends a changes record for the events of revision `main`.
@@ -105,6 +140,18 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>> {
             }
             Record::Changes { main, changes }
         }
+        REC_PUT_BATCH => {
+            let (first, lease, n) = (d.i64()?, d.i64()?, d.u32()? as usize);
+            let mut pairs = Vec::with_capacity(n.min(1 << 16));
+            for _ in 0..n {
+                pairs.push((d.bytes()?, d.bytes()?));
+            }
+            Record::PutBatch {
+                first,
+                lease,
+                pairs,
+            }
+        }
         REC_LEASE_GRANT => Record::LeaseGrant {
             id: d.i64()?,
             ttl: d.i64()?,
@@ -132,51 +179,48 @@ pub(crate) struct Tail {
     pub torn: bool,
 }
 
-fn all_zero(b: &[u8]) -> bool {
-    b.iter().all(|x| *x == 0)
+/// The body of the valid record at `pos`, if there is one (both checksums hold).
+fn record_at(data: &[u8], pos: usize) -> Option<&[u8]> {
+    let h = data.get(pos..pos + HEADER)?;
+    let len_bytes: [u8; 4] = h[0..4].try_into().expect("4");
+    if u32::from_le_bytes(h[4..8].try_into().expect("4")) != crc32fast::hash(&len_bytes) {
+        return None;
+    }
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    let body = data.get(pos + HEADER..pos + HEADER + len)?;
+    let crc = u32::from_le_bytes(h[8..12].try_into().expect("4"));
+    (len > 0 && crc32fast::hash(body) == crc).then_some(body)
 }
 
 /// Reads every record of `data`, calling `f` on each. Zeros after the last
-/// record are preallocated space. A bad record that is followed by anything
-/// but zeros is corruption.
+/// record are preallocated space. A damaged record with no valid record
+/// anywhere after it is a torn write (the tail of the last group commit);
+/// one followed by a valid record is corruption.
 pub(crate) fn read_records(
     data: &[u8],
     mut f: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<Tail> {
+    // Everything after the last non-zero byte is preallocated space.
+    let used = data.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
     let mut pos = 0usize;
-    let torn = |pos: usize| {
-        Ok(Tail {
-            end: pos as u64,
-            torn: true,
-        })
-    };
-    while pos < data.len() {
-        let rest = &data[pos..];
-        if all_zero(rest) {
-            return Ok(Tail {
-                end: pos as u64,
-                torn: false,
-            });
-        }
-        if rest.len() < 8 {
-            return torn(pos);
-        }
-        let len = u32::from_le_bytes(rest[0..4].try_into().expect("4")) as usize;
-        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4"));
-        if rest.len() - 8 < len {
-            return torn(pos);
-        }
-        let body = &rest[8..8 + len];
-        if len == 0 || crc32fast::hash(body) != crc {
-            if all_zero(&rest[8 + len..]) {
-                return torn(pos);
+    while pos < used {
+        match record_at(data, pos) {
+            Some(body) => {
+                f(decode_body(body)?)?;
+                pos += HEADER + body.len();
             }
-            return Err(StoreError::Corruption(format!(
-                "checksum mismatch in record at offset {pos}"
-            )));
+            None => {
+                if let Some(q) = (pos + 1..used).find(|q| record_at(data, *q).is_some()) {
+                    return Err(StoreError::Corruption(format!(
+                        "damaged record at offset {pos}, followed by a valid record at offset {q}"
+                    )));
+                }
+                return Ok(Tail {
+                    end: pos as u64,
+                    torn: true,
+                });
+            }
         }
-        f(decode_body(body)?)?;
-        pos += 8 + len;
     }
     Ok(Tail {
         end: pos as u64,

@@ -171,3 +171,88 @@ fn backup_has_etcd_shape_and_restores() {
         Err(StoreError::Corruption(_))
     ));
 }
+
+#[test]
+fn put_many_is_all_or_nothing_across_a_torn_write() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        put(&s, "before", "1");
+        let items: Vec<(Bytes, Bytes)> = (0..150)
+            .map(|i| {
+                (
+                    Bytes::from(format!("k{i:03}").as_bytes()),
+                    Bytes::from(&b"batch-value"[..]),
+                )
+            })
+            .collect();
+        s.put_many(&items, 0).unwrap();
+    }
+    // Tear the batch record in the middle of its pairs.
+    let f = wal_file(dir.path());
+    let mut data = std::fs::read(&f).unwrap();
+    let at = data.windows(4).position(|w| w == b"k080").unwrap();
+    let used = data.iter().rposition(|b| *b != 0).unwrap();
+    data[at..=used].fill(0);
+    std::fs::write(&f, &data).unwrap();
+    let s = durable(dir.path());
+    assert_eq!(s.revision(), 2, "none of the torn batch is recovered");
+    assert!(get(&s, "before").is_some() && get(&s, "k000").is_none());
+    let broken = f.with_extension("wal.broken");
+    assert!(
+        std::fs::metadata(broken).unwrap().len() > 0,
+        "cut bytes are kept aside"
+    );
+}
+
+#[test]
+fn damaged_length_before_valid_records_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        for i in 0..20 {
+            put(&s, &format!("k{i}"), "v");
+        }
+    }
+    let f = wal_file(dir.path());
+    let mut data = std::fs::read(&f).unwrap();
+    // The first record's length: make it point far past the real records.
+    data[3] ^= 0x01;
+    std::fs::write(&f, &data).unwrap();
+    let err = Store::open(Options {
+        data_dir: Some(dir.path().into()),
+        ..Options::default()
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, StoreError::Corruption(_)), "{err}");
+}
+
+#[test]
+fn wal_replayed_at_start_counts_towards_the_next_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        Store::open(Options {
+            data_dir: Some(dir.path().into()),
+            snapshot_wal_bytes: 20_000,
+            manual_clock: true,
+            ..Options::default()
+        })
+        .unwrap()
+    };
+    let value = "x".repeat(1000);
+    for round in 0..3 {
+        let s = open();
+        for i in 0..8 {
+            put(&s, &format!("r{round}k{i}"), &value);
+        }
+    }
+    // 24 KB of WAL over three sessions of 8 KB each: the third crosses 20 KB.
+    let s = open();
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(dir.path().join("snap")).unwrap().count() == 0 {
+        assert!(t.elapsed().as_secs() < 10, "no snapshot was taken");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(s.status().keys, 24);
+}
