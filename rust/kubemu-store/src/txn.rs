@@ -339,6 +339,11 @@ impl State {
         if p.key.len() + p.value.len() > self.limits.max_request_bytes {
             return Err(StoreError::RequestTooLarge);
         }
+        // A plain put checks its lease before ignore_* (etcd's apply `Put`);
+        // inside a txn the order is the other way round (`checkRequestPut`).
+        if p.lease != 0 && !self.lessor.contains(p.lease) {
+            return Err(StoreError::LeaseNotFound);
+        }
         self.check_put_state(p)?;
         self.check_quota(put_cost(p))?;
         let mut w = self.begin();
