@@ -46,13 +46,18 @@ pub(crate) struct LogEntry {
 #[derive(Debug)]
 pub(crate) struct Writer {
     pub main: i64,
+    /// Changes so far (the next change's sub revision).
+    pub count: u32,
+    /// Whether to build events; off when nothing would read them (no
+    /// watchers, no WAL record made from them).
+    pub emit: bool,
     pub events: Vec<Event>,
 }
 
 impl Writer {
     /// The revision reads inside this txn see: the txn's own once it has written.
     pub fn read_rev(&self) -> i64 {
-        if self.events.is_empty() {
+        if self.count == 0 {
             self.main - 1
         } else {
             self.main
@@ -74,6 +79,8 @@ pub(crate) struct State {
     pub lessor: Lessor,
     pub alarms: BTreeSet<Alarm>,
     pub limits: Limits,
+    /// Whether writers build events (see [`Writer::emit`]); set by the store.
+    pub emit_events: bool,
 }
 
 impl State {
@@ -88,6 +95,7 @@ impl State {
             lessor: Lessor::default(),
             alarms: BTreeSet::new(),
             limits,
+            emit_events: true,
         }
     }
 
@@ -95,13 +103,16 @@ impl State {
     pub fn begin(&self) -> Writer {
         Writer {
             main: self.current + 1,
+            count: 0,
+            emit: self.emit_events,
             events: Vec::new(),
         }
     }
 
-    /// Ends a txn: bumps the revision if it changed anything and returns its events.
+    /// Ends a txn: bumps the revision if it changed anything and returns its
+    /// events (empty when the writer did not emit them).
     pub fn finish(&mut self, w: Writer) -> Option<(i64, Vec<Event>)> {
-        if w.events.is_empty() {
+        if w.count == 0 {
             return None;
         }
         self.current = w.main;
@@ -118,7 +129,8 @@ impl State {
         lease: i64,
     ) -> Option<KeyValue> {
         use std::collections::btree_map::Entry as Slot;
-        let sub = w.events.len() as u32;
+        let sub = w.count;
+        w.count += 1;
         let (key_arc, hist) = match self.index.entry(key) {
             Slot::Occupied(o) => {
                 let k = o.key().clone();
@@ -147,7 +159,7 @@ impl State {
             value: Some(value),
         };
         self.size_in_use += entry.size();
-        let kv = entry.to_kv(&key_arc);
+        let kv = w.emit.then(|| entry.to_kv(&key_arc));
         hist.push(entry);
         match &prev_kv {
             None => self.live_keys += 1,
@@ -161,11 +173,13 @@ impl State {
             main: w.main,
             key: key_arc,
         });
-        w.events.push(Event {
-            kind: EventType::Put,
-            kv,
-            prev_kv: prev_kv.clone(),
-        });
+        if let Some(kv) = kv {
+            w.events.push(Event {
+                kind: EventType::Put,
+                kv,
+                prev_kv: prev_kv.clone(),
+            });
+        }
         prev_kv
     }
 
@@ -178,7 +192,8 @@ impl State {
             .collect();
         let mut prevs = Vec::with_capacity(victims.len());
         for k in victims {
-            let sub = w.events.len() as u32;
+            let sub = w.count;
+            w.count += 1;
             let hist = self.index.get_mut(&k).expect("victim present");
             let prev = index::live(hist).expect("victim live").to_kv(&k);
             let tomb = Entry {
@@ -199,19 +214,21 @@ impl State {
                 main: w.main,
                 key: k.clone(),
             });
-            let kv = KeyValue {
-                key: k,
-                value: empty_bytes(),
-                create_revision: 0,
-                mod_revision: w.main,
-                version: 0,
-                lease: 0,
-            };
-            w.events.push(Event {
-                kind: EventType::Delete,
-                kv,
-                prev_kv: Some(prev.clone()),
-            });
+            if w.emit {
+                let kv = KeyValue {
+                    key: k,
+                    value: empty_bytes(),
+                    create_revision: 0,
+                    mod_revision: w.main,
+                    version: 0,
+                    lease: 0,
+                };
+                w.events.push(Event {
+                    kind: EventType::Delete,
+                    kv,
+                    prev_kv: Some(prev.clone()),
+                });
+            }
             prevs.push(prev);
         }
         prevs

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -73,6 +73,10 @@ struct Pending {
     seq: u64,
     /// A record was queued in memory mode (nothing to encode, but a commit is due).
     dirty: bool,
+    /// Newest revision applied (0: none pending).
+    upto: i64,
+    /// Some pending revision's events were not built (nobody was watching).
+    elided: bool,
 }
 
 struct Commit {
@@ -88,6 +92,8 @@ pub(crate) struct Shared {
     pending: Mutex<Pending>,
     commit: Mutex<Commit>,
     hub: Mutex<Hub>,
+    /// Number of registered watchers (kept by the hub); 0 lets writers skip events.
+    watcher_count: Arc<AtomicUsize>,
     /// Newest revision readers may see (durable and published).
     visible: AtomicI64,
     clock: Arc<dyn Clock>,
@@ -137,6 +143,7 @@ impl Store {
         let current = state.current;
         let mut hub = Hub::default();
         hub.published = current;
+        let watcher_count = hub.count.clone();
         let shared = Arc::new(Shared {
             opts,
             state: RwLock::new(state),
@@ -152,6 +159,7 @@ impl Store {
                 since_snapshot: replayed,
             }),
             hub: Mutex::new(hub),
+            watcher_count,
             visible: AtomicI64::new(current),
             clock,
             manual,
@@ -227,10 +235,18 @@ impl Store {
             if p.durable && !items.is_empty() {
                 wal::encode_put_batch(&mut p.buf, st.current + 1, lease, items);
             }
-            p.events.reserve(items.len());
+            // The batch record carries the WAL; events only if someone watches.
+            let watching = self.shared.watcher_count.load(Ordering::SeqCst) > 0;
+            st.emit_events = watching;
+            if watching {
+                p.events.reserve(items.len());
+            } else if !items.is_empty() {
+                p.elided = true;
+            }
             apply_put_batch(st, items.iter().cloned(), lease, |ev| {
                 p.events.push(Arc::new(ev))
             });
+            p.upto = st.current;
             Ok(st.current)
         })
     }
@@ -474,10 +490,15 @@ impl Pending {
     /// Queues a revision's events for publishing, encoding them for the WAL if `log`.
     fn add(&mut self, changes: Changes, log: bool) {
         if let Some((main, events)) = changes {
-            if log && self.durable {
-                wal::encode_changes(&mut self.buf, main, &events);
+            if events.is_empty() {
+                self.elided = true;
+            } else {
+                if log && self.durable {
+                    wal::encode_changes(&mut self.buf, main, &events);
+                }
+                self.events.extend(events.into_iter().map(Arc::new));
             }
-            self.events.extend(events.into_iter().map(Arc::new));
+            self.upto = main;
         }
     }
 
@@ -509,13 +530,16 @@ impl Shared {
             let mut st = self.state.write();
             let had_nospace = st.alarms.contains(&Alarm::NoSpace);
             let mut p = self.pending.lock();
-            let before = (p.buf.len(), p.events.len());
+            let before = (p.buf.len(), p.upto);
             p.dirty = false;
+            // Events are built when someone watches, or when the WAL record
+            // is made from them.
+            st.emit_events = p.durable || self.watcher_count.load(Ordering::SeqCst) > 0;
             let res = f(&mut st, &mut p);
             if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
                 p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
             }
-            if (p.buf.len(), p.events.len()) != before || p.dirty {
+            if (p.buf.len(), p.upto) != before || p.dirty {
                 p.seq += 1;
             }
             (res, p.seq)
@@ -554,9 +578,9 @@ impl Shared {
             c.since_snapshot += p.buf.len() as u64;
         }
         c.durable_seq = seq;
-        if !p.events.is_empty() {
+        if p.upto > 0 {
             let mut hub = self.hub.lock();
-            hub.publish(&p.events);
+            hub.publish(&p.events, p.upto, p.elided);
             self.visible.store(hub.published, Ordering::SeqCst);
         }
         Ok(())
@@ -967,7 +991,8 @@ fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<Recovere
     })
 }
 
-/// Applies puts one revision each (the `put_many` path, live and in replay).
+/// Applies puts one revision each (the `put_many` path, live and in replay);
+/// `sink` gets each event when the state emits them.
 fn apply_put_batch(
     st: &mut State,
     items: impl Iterator<Item = (Bytes, Bytes)>,
@@ -977,9 +1002,12 @@ fn apply_put_batch(
     let mut w = st.begin();
     for (k, v) in items {
         w.main = st.current + 1;
+        w.count = 0;
         st.put(&mut w, k, v, lease);
         st.current = w.main;
-        sink(w.events.pop().expect("one event per put"));
+        if let Some(ev) = w.events.pop() {
+            sink(ev);
+        }
     }
 }
 

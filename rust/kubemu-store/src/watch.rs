@@ -266,6 +266,8 @@ pub(crate) struct Hub {
     by_stream: HashMap<u64, BTreeSet<i64>>,
     /// Next automatic watch id per stream.
     next_id: HashMap<u64, i64>,
+    /// Number of watchers, readable without the hub lock.
+    pub count: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Work a stream's consumer must do to catch unsynced watchers up.
@@ -327,6 +329,7 @@ impl Hub {
                 stream: stream.clone(),
             },
         );
+        self.update_count();
         stream.push(WatchResponse {
             watch_id: id,
             revision: self.published,
@@ -339,8 +342,14 @@ impl Hub {
         Ok(id)
     }
 
+    fn update_count(&self) {
+        self.count
+            .store(self.watchers.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn remove(&mut self, wk: WatchKey) -> Option<Watcher> {
         let w = self.watchers.remove(&wk)?;
+        self.update_count();
         self.router.remove(&w.key, &w.range_end, wk);
         if let Some(ids) = self.by_stream.get_mut(&wk.0) {
             ids.remove(&wk.1);
@@ -372,6 +381,7 @@ impl Hub {
                 self.router.remove(&w.key, &w.range_end, (stream.id, id));
             }
         }
+        self.update_count();
     }
 
     fn all_synced(&self, stream_id: u64) -> bool {
@@ -412,13 +422,20 @@ impl Hub {
         }
     }
 
-    /// Publishes committed events (in revision order); `published` becomes
-    /// the revision of the last one.
-    pub fn publish(&mut self, events: &[Arc<Event>]) {
-        let Some(last) = events.last().map(|e| e.kv.mod_revision) else {
-            return;
-        };
-        let last = &last;
+    /// Publishes committed events (in revision order); `published` becomes `upto`.
+    /// `upto` is the newest revision committed; with `elided`, some of the
+    /// revisions up to it have no events here (no watcher existed when they
+    /// were applied), so watchers registered since replay them from the log.
+    pub fn publish(&mut self, events: &[Arc<Event>], upto: i64, elided: bool) {
+        if elided {
+            for w in self.watchers.values_mut() {
+                if w.synced && w.next_rev <= upto {
+                    w.synced = false;
+                    w.stream.mark_catchup();
+                }
+            }
+        }
+        let last = &upto;
         let mut per: HashMap<WatchKey, Vec<Arc<Event>>> = HashMap::new();
         if !self.watchers.is_empty() {
             for ev in events {

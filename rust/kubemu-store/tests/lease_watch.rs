@@ -187,3 +187,57 @@ fn progress_request_reports_published_revision() {
     let p = rs.iter().find(|r| r.progress).expect("progress response");
     assert_eq!((p.watch_id, p.revision), (-1, 2));
 }
+
+#[test]
+fn watch_created_while_writes_run_misses_nothing() {
+    // Writers skip building events while nobody watches; a watch created in
+    // the middle must still see every revision after its created revision.
+    for round in 0..20 {
+        let s = std::sync::Arc::new(mem());
+        let writer = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let items: Vec<(Bytes, Bytes)> = (0..5)
+                        .map(|j| {
+                            (
+                                Bytes::from(&b"k"[..]),
+                                Bytes::from(format!("{i}-{j}").as_bytes()),
+                            )
+                        })
+                        .collect();
+                    s.put_many(&items, 0).unwrap();
+                }
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_micros(200 * round));
+        let stream = s.watch_stream(1 << 16);
+        stream
+            .watch(&WatchRequest {
+                key: "k".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        writer.join().unwrap();
+        let mut created = None;
+        let mut revs = Vec::new();
+        loop {
+            let rs = stream.poll(1 << 16, Some(std::time::Duration::from_millis(50)));
+            if rs.is_empty() {
+                break;
+            }
+            for r in rs {
+                if r.created {
+                    created = Some(r.revision);
+                }
+                revs.extend(r.events.iter().map(|e| e.kv.mod_revision));
+            }
+        }
+        let from = created.expect("created response");
+        assert_eq!(
+            revs,
+            (from + 1..=s.revision()).collect::<Vec<_>>(),
+            "round {round}"
+        );
+    }
+}
