@@ -283,7 +283,9 @@ impl Store {
             if rev <= st.compact {
                 return Err(StoreError::Compacted);
             }
-            if rev > st.current {
+            // Against the visible revision: compacting past what readers can
+            // see would make a plain read fail as compacted.
+            if rev > self.revision() {
                 return Err(StoreError::FutureRevision);
             }
             st.compact = rev;
