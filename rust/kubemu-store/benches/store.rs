@@ -26,9 +26,28 @@ fn items(n: usize, value: &[u8]) -> Vec<(Bytes, Bytes)> {
 fn store() -> Store {
     Store::open(Options {
         manual_clock: true,
+        limits: Limits {
+            quota_bytes: i64::MAX,
+            ..Limits::default()
+        },
         ..Options::default()
     })
     .unwrap()
+}
+
+/// Times `f` per iteration and compacts after each, outside the timing, so
+/// history does not pile up across iterations.
+fn timed_compacting(b: &mut criterion::Bencher<'_>, s: &Store, mut f: impl FnMut()) {
+    b.iter_custom(|iters| {
+        let mut total = std::time::Duration::ZERO;
+        for _ in 0..iters {
+            let t = std::time::Instant::now();
+            f();
+            total += t.elapsed();
+            s.compact(s.revision()).unwrap();
+        }
+        total
+    })
 }
 
 fn puts(c: &mut Criterion) {
@@ -45,17 +64,10 @@ fn puts(c: &mut Criterion) {
     });
     let s = store();
     s.put_many(&batch, 0).unwrap();
-    // Updates grow history: compact between samples, outside the timing.
+    // Updates grow history: compact between iterations, outside the timing.
     g.bench_function("put_many_update_10k_x256B", |b| {
-        b.iter_custom(|iters| {
-            let mut total = std::time::Duration::ZERO;
-            for _ in 0..iters {
-                let t = std::time::Instant::now();
-                black_box(s.put_many(&batch, 0).unwrap());
-                total += t.elapsed();
-                s.compact(s.revision()).unwrap();
-            }
-            total
+        timed_compacting(b, &s, || {
+            black_box(s.put_many(&batch, 0).unwrap());
         })
     });
     let reqs: Vec<PutRequest> = (0..N)
@@ -66,15 +78,14 @@ fn puts(c: &mut Criterion) {
         })
         .collect();
     g.bench_function("put_single_10k_x256B", |b| {
-        b.iter(|| {
+        timed_compacting(b, &s, || {
             for r in &reqs {
                 black_box(s.put(r).unwrap());
             }
         })
     });
-    s.compact(s.revision()).unwrap();
     g.bench_function("txn_cas_put_10k_x256B", |b| {
-        b.iter(|| {
+        timed_compacting(b, &s, || {
             for r in &reqs {
                 let cur = s
                     .range(&RangeRequest {
@@ -99,7 +110,6 @@ fn puts(c: &mut Criterion) {
             }
         })
     });
-    s.compact(s.revision()).unwrap();
     g.finish();
 }
 
