@@ -91,6 +91,7 @@ def test_run_all_and_main_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "put_many_memory",
         "put_many_durable",
         "dict_put",
+        "dict_store_put",
         "sqlite_kine_put",
         "ratio_memory_over_sqlite",
         "ratio_memory_over_dict",
@@ -110,3 +111,9 @@ def test_run_all_and_main_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert by["watch_distinct_keys"].params["events_per_run"] == WATCHERS
     assert by["watch_prefix"].params["events_per_run"] == 3 * WATCHERS
     assert sb.summary(results).startswith("store_bench summary")
+
+
+def test_dict_store_baseline_counts_revisions() -> None:
+    store = sb.DictStore()
+    assert [store.put(b"a", b"1"), store.put(b"a", b"2")] == [2, 3]
+    assert store.data == {b"a": (b"2", 3)}

@@ -163,6 +163,31 @@ def put_rate_dict(items: Items) -> float:
     return len(items) / elapsed
 
 
+class DictStore:
+    """The smallest Python store: a dict behind a ``put`` method that counts
+    revisions (no MVCC, no history, no watch) - what a pure-Python emulator
+    would start from."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, tuple[bytes, int]] = {}
+        self.revision = 1
+
+    def put(self, key: bytes, value: bytes) -> int:
+        self.revision += 1
+        self.data[key] = (value, self.revision)
+        return self.revision
+
+
+def put_rate_dict_store(items: Items) -> float:
+    store = DictStore()
+    put = store.put
+    t0 = time.perf_counter()
+    for k, v in items:
+        put(k, v)
+    elapsed = time.perf_counter() - t0
+    return len(items) / elapsed
+
+
 KINE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS kine (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -429,6 +454,7 @@ def run_all(
     mem = BenchResult("put_many_memory", "puts/s", params=dict(put_params))
     dur = BenchResult("put_many_durable", "puts/s", params={**put_params, "fsync": True})
     dct = BenchResult("dict_put", "puts/s", params=dict(put_params))
+    dst = BenchResult("dict_store_put", "puts/s", params=dict(put_params))
     sql = BenchResult(
         "sqlite_kine_put",
         "puts/s",
@@ -447,6 +473,7 @@ def run_all(
         mem.runs.append(put_rate_memory(chunks))
         dur.runs.append(put_rate_durable(chunks, base_dir))
         dct.runs.append(put_rate_dict(items))
+        dst.runs.append(put_rate_dict_store(items))
         sql.runs.append(put_rate_sqlite(items, cfg.batch, base_dir))
         for result, w in (
             (wk, watch_distinct_keys(cfg.watchers, cfg.watch_rounds, cfg.batch, cfg.value_size)),
@@ -479,11 +506,13 @@ def run_all(
         mem,
         dur,
         dct,
+        dst,
         sql,
         _ratio(mem, sql, "ratio_memory_over_sqlite"),
         _ratio(dur, sql, "ratio_durable_over_sqlite"),
         _ratio(mem, dct, "ratio_memory_over_dict"),
         _ratio(dur, dct, "ratio_durable_over_dict"),
+        _ratio(mem, dst, "ratio_memory_over_dict_store"),
         wk,
         wp,
         memr,
