@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from kubemu._core import (
     CompactedError,
@@ -98,7 +98,26 @@ def prefix_end(prefix: bytes) -> bytes:
     return b"\x00"
 
 
-class Watch:
+class _Closing:
+    """Context-manager use: leaving the block calls ``close()``."""
+
+    if TYPE_CHECKING:
+
+        def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Watch(_Closing):
     """One watch on its own stream: iterate it (blocking) or ``async for`` it.
 
     Yields :class:`WatchResponse` objects after the ``created`` one; stops after
@@ -164,19 +183,8 @@ class Watch:
         self.stream.close()
         self._done = True
 
-    def __enter__(self) -> Watch:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Store(_CoreStore):
+class Store(_CoreStore, _Closing):
     """The MVCC watchable store; ``Store()`` in memory, ``Store(data_dir)`` durable.
 
     A context manager: leaving the block closes the store (flushing the WAL).
@@ -212,14 +220,3 @@ class Store(_CoreStore):
         """The key's KeyValue at ``revision`` (0: now), or None."""
         kvs = self.range(key, revision=revision).kvs
         return kvs[0] if kvs else None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -57,6 +57,28 @@ fn snapshots_bound_the_wal_and_recover_identically() {
     assert_eq!(old.kvs.len(), 1, "history before the snapshot survives");
 }
 
+/// Writes `n` puts durably, flips the bits `mask` of WAL byte `at`, and
+/// returns what reopening says.
+fn reopen_after_flip(n: usize, at: usize, mask: u8) -> StoreError {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = durable(dir.path());
+        for i in 0..n {
+            put(&s, &format!("k{i}"), &format!("value-{i}"));
+        }
+    }
+    let f = wal_file(dir.path());
+    let mut data = std::fs::read(&f).unwrap();
+    data[at] ^= mask;
+    std::fs::write(&f, &data).unwrap();
+    Store::open(Options {
+        data_dir: Some(dir.path().into()),
+        ..Options::default()
+    })
+    .err()
+    .expect("damaged WAL must not open")
+}
+
 fn wal_file(dir: &std::path::Path) -> std::path::PathBuf {
     let mut files: Vec<_> = std::fs::read_dir(dir.join("wal"))
         .unwrap()
@@ -123,24 +145,7 @@ fn clean_preallocated_tail_is_not_a_warning() {
 
 #[test]
 fn corruption_in_the_middle_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = durable(dir.path());
-        for i in 0..10 {
-            put(&s, "k", &format!("value-{i}"));
-        }
-    }
-    let f = wal_file(dir.path());
-    let mut data = std::fs::read(&f).unwrap();
-    data[20] ^= 0xff;
-    std::fs::write(&f, &data).unwrap();
-    let err = Store::open(Options {
-        data_dir: Some(dir.path().into()),
-        ..Options::default()
-    })
-    .err()
-    .unwrap();
-    match err {
+    match reopen_after_flip(10, 20, 0xff) {
         StoreError::Corruption(m) => assert!(m.contains(".wal"), "{m}"),
         e => panic!("unexpected {e}"),
     }
@@ -207,24 +212,8 @@ fn put_many_is_all_or_nothing_across_a_torn_write() {
 
 #[test]
 fn damaged_length_before_valid_records_is_corruption() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = durable(dir.path());
-        for i in 0..20 {
-            put(&s, &format!("k{i}"), "v");
-        }
-    }
-    let f = wal_file(dir.path());
-    let mut data = std::fs::read(&f).unwrap();
     // The first record's length: make it point far past the real records.
-    data[3] ^= 0x01;
-    std::fs::write(&f, &data).unwrap();
-    let err = Store::open(Options {
-        data_dir: Some(dir.path().into()),
-        ..Options::default()
-    })
-    .err()
-    .unwrap();
+    let err = reopen_after_flip(20, 3, 0x01);
     assert!(matches!(err, StoreError::Corruption(_)), "{err}");
 }
 
