@@ -17,6 +17,7 @@ __all__ = [
     "CorruptionError",
     "DeleteRangeResponse",
     "DuplicateKeyError",
+    "EtcdServer",
     "Event",
     "FutureRevisionError",
     "InvalidArgumentError",
@@ -368,6 +369,22 @@ class Store:
     def alarms(self) -> list[str]: ...
     def alarm_disarm(self) -> None: ...
     def close(self) -> None: ...
+
+@final
+class EtcdServer:
+    """The etcd v3 gRPC endpoint (KV, Watch, Lease, Cluster, Maintenance, health) over a store,
+    served from Rust threads until :meth:`stop`."""
+
+    def __new__(
+        cls, store: Store, host: str = "127.0.0.1", port: int = 2379, *, name: str = "default"
+    ) -> EtcdServer: ...
+    @property
+    def address(self) -> str:
+        """``host:port`` actually bound (port 0 picks a free one)."""
+    @property
+    def port(self) -> int: ...
+    def stop(self) -> None:
+        """Stops serving; open streams end. Idempotent."""
 
 def snapshot_restore(snapshot: str | PathLike[str], data_dir: str | PathLike[str]) -> int:
     """Create a new data dir from a snapshot file; returns the snapshot's revision."""

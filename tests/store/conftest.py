@@ -7,19 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubemu.store import Store
 
 
 @pytest.fixture(params=["memory", "durable"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """``store_factory(**opts)`` opens a kubemu.store.Store with a manual clock: in memory, or
     on a data dir in tmp_path (the same dir each call, so calling it again is a restart).
-    Skips when the extension is not built. Stores still open at the end are closed."""
-    kstore = pytest.importorskip("kubemu.store", reason="kubemu.store is not importable")
+    Stores still open at the end are closed."""
     opened: list[Any] = []
 
     def factory(**opts: Any) -> Any:
         data_dir = tmp_path / "data" if request.param == "durable" else None
-        store = kstore.Store(data_dir, **{"manual_clock": True, "fsync": False, **opts})
+        store = Store(data_dir, **{"manual_clock": True, "fsync": False, **opts})
         opened.append(store)
         return store
 

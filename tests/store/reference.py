@@ -4,6 +4,13 @@ Obviously correct rather than fast: the model keeps the full list of changes and
 every answer from it. Same method names, arguments and result shapes as the Rust store;
 results are plain dataclasses with the same attribute names. Errors are the classes of
 ``kubemu._core`` when the extension is built, stand-ins with the same names otherwise.
+
+Where the brief leaves room, the model follows etcd's code: a limit is pushed down before a
+sort_order "none" sort by another target (executeRange); nested txn compares see the state
+before the txn (compareToPath); nested TooManyOps budgets shrink (checkTxnRequest); a nested
+txn may put one key in both branches (checkIntervals), where a from-key delete covers every
+key from its start; inner txn responses report the revision they saw. A txn is too large when
+its keys, range ends and values add up to more than max_request_bytes.
 """
 
 from __future__ import annotations
@@ -378,6 +385,11 @@ class ReferenceStore:
         count = len(kvs)
         if count_only:
             return RangeResponse(view, [], False, count)
+        bounds = (min_mod_revision, max_mod_revision, min_create_revision, max_create_revision)
+        if limit > 0 and sort_order == "none" and not any(bounds):
+            # etcd pushes limit + 1 down to the index unless sorting or filtering, even when
+            # a sort_target other than "key" then sorts those (executeRange).
+            kvs = kvs[: limit + 1]
         kvs = [
             kv
             for kv in kvs

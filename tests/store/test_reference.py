@@ -199,6 +199,14 @@ def test_range_sorting_is_stable() -> None:
     assert keys(sort_target="mod", sort_order="descend", limit=1) == [b"b"]
     assert keys(sort_target="value", sort_order="ascend") == [b"a", b"c", b"b"]
     assert keys(sort_target="create", sort_order="descend") == [b"c", b"b", b"a"]
+    # keys_only blanks the values after sorting by them.
+    s.put(b"a", b"z")
+    assert keys(sort_target="value", keys_only=True) == [b"c", b"b", b"a"]
+    # etcd's quirk: with sort_order "none" a limit is pushed down first (limit + 1 keys in
+    # key order), then those are sorted by the target: versions a2 b2 c1.
+    assert keys(sort_target="version", limit=1) == [b"a"]
+    assert keys(sort_target="version", limit=2) == [b"c", b"a"]
+    assert keys(sort_target="version", sort_order="ascend", limit=1) == [b"c"]
 
 
 def test_range_argument_and_revision_errors() -> None:
@@ -288,3 +296,16 @@ def test_events_carry_prev_kv_and_delete_mod_revision() -> None:
         Event("DELETE", KeyValue(b"a", b"", 0, 4, 0, 0), a2),
     ]
     assert s.events(3) == s.events()[1:]
+
+
+def test_whole_txn_size_and_inner_revision_modes() -> None:
+    s = ReferenceStore(max_request_bytes=10)
+    with raises("RequestTooLargeError"):
+        s.txn([], [Op.put(b"a", b"1234"), Op.put(b"b", b"12345")], [])  # 11 bytes
+    s.txn([], [Op.put(b"a", b"1234"), Op.put(b"b", b"1234")], [])  # 10 bytes
+    ops = [Op.range(b"a"), Op.txn([], [Op.put(b"c")], []), Op.range(b"a")]
+    etcd = s.txn([], ops, [])
+    assert [etcd.revision, *(r.revision for r in etcd.responses)] == [3, 2, 3, 3]
+    s = ReferenceStore(txn_inner_revisions="txn")
+    t = s.txn([], ops, [])
+    assert [t.revision, *(r.revision for r in t.responses)] == [2, 2, 2, 2]

@@ -3,6 +3,7 @@
 //! the pure crates.
 
 mod errors;
+mod etcd;
 mod eventfd;
 mod store;
 mod types;
@@ -20,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<store::Store>()?;
     m.add_class::<store::WatchStream>()?;
+    m.add_class::<etcd::EtcdServer>()?;
     m.add_class::<types::KeyValue>()?;
     m.add_class::<types::Event>()?;
     m.add_class::<types::PutResponse>()?;

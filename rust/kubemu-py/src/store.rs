@@ -19,6 +19,13 @@ pub struct Store {
     inner: Arc<ks::Store>,
 }
 
+impl Store {
+    /// The shared store, for other components (the etcd server).
+    pub fn shared(&self) -> Arc<ks::Store> {
+        self.inner.clone()
+    }
+}
+
 #[pymethods]
 impl Store {
     #[new]

@@ -299,11 +299,7 @@ impl State {
             if r.count_only || kvs.len() >= fetch {
                 continue;
             }
-            let mut kv = e.to_kv(k);
-            if r.keys_only {
-                kv.value = empty_bytes();
-            }
-            kvs.push(kv);
+            kvs.push(e.to_kv(k));
         }
         if filtered {
             kvs.retain(|kv| {
@@ -320,6 +316,12 @@ impl State {
         };
         if order != SortOrder::None {
             sort_kvs(&mut kvs, r.sort_target, order);
+        }
+        // Values go after sorting: a keys-only range may still sort by value.
+        if r.keys_only {
+            for kv in &mut kvs {
+                kv.value = empty_bytes();
+            }
         }
         let mut more = false;
         if r.limit > 0 && kvs.len() as i64 > r.limit {

@@ -15,7 +15,7 @@ use crate::state::{State, Writer};
 use crate::types::{
     in_range, Alarm, Bytes, Compare, CompareOperand, CompareResult, CompareTarget,
     DeleteRangeRequest, DeleteRangeResponse, Event, KeyValue, PutRequest, PutResponse,
-    RangeRequest, RequestOp, ResponseOp, TxnRequest, TxnResponse,
+    RangeRequest, RangeResponse, RequestOp, ResponseOp, TxnRequest, TxnResponse,
 };
 
 /// A committed change set: its revision and events, for the WAL and watchers.
@@ -83,8 +83,15 @@ fn check_intervals(ops: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Dels)> {
         let RequestOp::Txn(n) = op else { continue };
         let (puts_then, dels_then) = check_intervals(&n.success)?;
         let (puts_else, dels_else) = check_intervals(&n.failure)?;
-        for k in puts_then.into_iter().chain(puts_else) {
-            if puts.contains(&k) || dels.hits(&k) {
+        for k in &puts_then {
+            if puts.contains(k) || dels.hits(k) {
+                return Err(StoreError::DuplicateKey);
+            }
+            puts.insert(k.clone());
+        }
+        // The then and else branches exclude each other: a key in both is fine.
+        for k in puts_else {
+            if (puts.contains(&k) && !puts_then.contains(&k)) || dels.hits(&k) {
                 return Err(StoreError::DuplicateKey);
             }
             puts.insert(k);
@@ -291,16 +298,29 @@ impl State {
         let ok = path[*at];
         *at += 1;
         let mut responses = Vec::new();
+        // Each response reports the revision its op saw (as etcd): the txn's
+        // own once it has written, the one before until then.
         for op in if ok { &t.success } else { &t.failure } {
             responses.push(match op {
                 RequestOp::Range(r) => {
                     let rr = self
                         .range(r, w.read_rev())
                         .expect("range checked before execution");
-                    ResponseOp::Range(rr)
+                    ResponseOp::Range(RangeResponse {
+                        revision: w.read_rev(),
+                        ..rr
+                    })
                 }
-                RequestOp::Put(p) => ResponseOp::Put(self.exec_put(w, p)),
-                RequestOp::DeleteRange(d) => ResponseOp::DeleteRange(self.exec_delete(w, d)),
+                RequestOp::Put(p) => {
+                    let mut r = self.exec_put(w, p);
+                    r.revision = w.read_rev();
+                    ResponseOp::Put(r)
+                }
+                RequestOp::DeleteRange(d) => {
+                    let mut r = self.exec_delete(w, d);
+                    r.revision = w.read_rev();
+                    ResponseOp::DeleteRange(r)
+                }
                 RequestOp::Txn(n) => ResponseOp::Txn(self.exec_txn(w, n, path, at)),
             });
         }
@@ -311,8 +331,9 @@ impl State {
         }
     }
 
-    /// Runs a txn. Returns the response (inner responses carry the txn's
-    /// revision too) and the changes to commit.
+    /// Runs a txn. Returns the response (nested txn responses carry the
+    /// txn's revision; other inner responses the revision their op saw) and
+    /// the changes to commit.
     pub fn txn(&mut self, t: &TxnRequest) -> Result<(TxnResponse, Changes)> {
         check_txn_static(t, self.limits.max_txn_ops)?;
         check_intervals(&t.success)?;
@@ -406,14 +427,12 @@ impl State {
     }
 }
 
+/// Sets the revision of a txn response and of the txns nested in it.
 fn set_revision(t: &mut TxnResponse, rev: i64) {
     t.revision = rev;
     for r in &mut t.responses {
-        match r {
-            ResponseOp::Range(x) => x.revision = rev,
-            ResponseOp::Put(x) => x.revision = rev,
-            ResponseOp::DeleteRange(x) => x.revision = rev,
-            ResponseOp::Txn(x) => set_revision(x, rev),
+        if let ResponseOp::Txn(x) = r {
+            set_revision(x, rev);
         }
     }
 }

@@ -1,0 +1,30 @@
+//! kubemu-etcd: the etcd v3 gRPC API over kubemu-store, so etcdctl and etcd
+//! clients work against the emulator's store.
+//!
+//! Services: KV, Watch, Lease, Cluster (one member), Maintenance and
+//! grpc.health.v1. Errors carry etcd's gRPC codes and messages
+//! ([`errors::status`]). Blocking store work (locks, fsync) runs on tokio's
+//! blocking pool, so many concurrent writers share group commits.
+
+mod convert;
+pub mod errors;
+mod server;
+mod services;
+mod watch;
+
+pub use server::{EtcdServer, Member};
+pub use services::ETCD_VERSION;
+
+/// Generated protobuf and gRPC code.
+#[allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
+pub mod pb {
+    pub mod mvccpb {
+        tonic::include_proto!("mvccpb");
+    }
+    pub mod etcdserverpb {
+        tonic::include_proto!("etcdserverpb");
+    }
+    pub mod health {
+        tonic::include_proto!("grpc.health.v1");
+    }
+}
