@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from kubemu import __version__
-from kubemu.cli import bench, store
+from kubemu.cli import bench, etcd, store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     version = groups.add_parser("version", help="print the version")
     version.set_defaults(handler=lambda _args: print(f"kubemu {__version__}") or 0)
     bench.register(groups)
+    etcd.register(groups)
     store.register(groups)
     return parser
 
