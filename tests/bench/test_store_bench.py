@@ -90,6 +90,7 @@ def test_run_all_and_main_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
     for name in (
         "put_many_memory",
         "put_many_durable",
+        "put_many_durable_4_threads",
         "dict_put",
         "dict_store_put",
         "sqlite_kine_put",
