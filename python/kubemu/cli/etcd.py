@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubemu._core import EtcdServer
-from kubemu.store import Store, StoreError, restore
+from kubemu.cli.store import guarded, restore_command
+from kubemu.store import Store, StoreError
 
 
 def parse_listen_url(url: str) -> tuple[str, int]:
@@ -85,16 +86,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _restore(args: argparse.Namespace) -> int:
-    try:
-        rev = restore(args.file, args.data_dir)
-    except (StoreError, OSError) as e:
-        print(f"Error: {e}", file=sys.stderr)
-        return 1
-    print(f"Restored snapshot {args.file} (revision {rev}) into {args.data_dir}")
-    return 0
-
-
 def register(groups: Any) -> None:
     etcd = groups.add_parser("etcd", help="serve a store over the etcd v3 gRPC API")
     etcd.add_argument("--data-dir", default=None, help="data dir (default: in memory)")
@@ -113,4 +104,4 @@ def register(groups: Any) -> None:
     rest = snap_cmds.add_parser("restore", help="restore a file from `etcdctl snapshot save`")
     rest.add_argument("file")
     rest.add_argument("--data-dir", required=True)
-    rest.set_defaults(handler=_restore)
+    rest.set_defaults(handler=guarded(restore_command))

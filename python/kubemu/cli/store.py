@@ -38,13 +38,16 @@ def _save(args: argparse.Namespace) -> int:
     return 0
 
 
-def _restore(args: argparse.Namespace) -> int:
+def restore_command(args: argparse.Namespace) -> int:
+    """Restore ``args.file`` into the new data dir ``args.data_dir``."""
     rev = restore(args.file, args.data_dir)
     print(f"Restored revision {rev} into {args.data_dir}")
     return 0
 
 
-def _guard(handler: Any) -> Any:
+def guarded(handler: Any) -> Any:
+    """The handler, with store and OS errors printed as ``Error: ...`` and exit code 1."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             code: int = handler(args)
@@ -62,15 +65,15 @@ def register(groups: Any) -> None:
     cmds.required = True
     status = cmds.add_parser("status", help="revision, sizes, keys and alarms of a data dir")
     status.add_argument("--data-dir", required=True)
-    status.set_defaults(handler=_guard(_status))
+    status.set_defaults(handler=guarded(_status))
     snap = cmds.add_parser("snapshot", help="save or restore a backup file")
     snap_cmds = snap.add_subparsers(dest="snap_cmd", metavar="ACTION")
     snap_cmds.required = True
     save = snap_cmds.add_parser("save", help="write a backup (sha256-sealed) of a data dir")
     save.add_argument("file")
     save.add_argument("--data-dir", required=True)
-    save.set_defaults(handler=_guard(_save))
+    save.set_defaults(handler=guarded(_save))
     rest = snap_cmds.add_parser("restore", help="create a new data dir from a backup")
     rest.add_argument("file")
     rest.add_argument("--data-dir", required=True)
-    rest.set_defaults(handler=_guard(_restore))
+    rest.set_defaults(handler=guarded(restore_command))

@@ -63,7 +63,8 @@ impl pb::kv_server::Kv for Ctx {
         req: Request<pb::RangeRequest>,
     ) -> Result<Response<pb::RangeResponse>, Status> {
         let r = convert::range_request(req.into_inner())?;
-        let rr = self.blocking(move |s| s.range(&r)).await?;
+        // Reads never wait on I/O: served on the async worker.
+        let rr = self.store.range(&r).map_err(status)?;
         Ok(Response::new(convert::range_response(
             &rr,
             Some(self.header(rr.revision)),
