@@ -137,9 +137,7 @@ def put_rate_store(store: Store, chunks: Sequence[Items], threads: int = 1) -> f
         for chunk in part:
             put_many(chunk)
 
-    workers = [
-        threading.Thread(target=work, args=(chunks[i::threads],)) for i in range(threads)
-    ]
+    workers = [threading.Thread(target=work, args=(chunks[i::threads],)) for i in range(threads)]
     t0 = time.perf_counter()
     for w in workers:
         w.start()
