@@ -38,8 +38,14 @@ fn create_request(c: pb::WatchCreateRequest) -> ks::WatchRequest {
 
 impl Ctx {
     fn watch_response(&self, r: &ks::WatchResponse) -> pb::WatchResponse {
+        // etcd leaves the revision unset when it cancels a watch as compacted.
+        let revision = if r.canceled && r.compact_revision != 0 {
+            0
+        } else {
+            r.revision
+        };
         pb::WatchResponse {
-            header: Some(self.header(r.revision)),
+            header: Some(self.header(revision)),
             watch_id: r.watch_id,
             created: r.created,
             canceled: r.canceled,
@@ -81,22 +87,17 @@ impl pb::watch_server::Watch for Ctx {
                     while let Some(Ok(msg)) = incoming.next().await {
                         match msg.request_union {
                             Some(RequestUnion::CreateRequest(c)) => {
-                                let id = c.watch_id;
-                                let negative = c.start_revision < 0;
-                                let result = if negative {
-                                    Err(ks::StoreError::Compacted)
-                                } else {
-                                    stream.watch(&create_request(c))
-                                };
-                                if let Err(e) = result {
-                                    let resp = pb::WatchResponse {
+                                let resp = stream.watch(&create_request(c)).err().map(|e| {
+                                    pb::WatchResponse {
                                         header: Some(ctx.header(ctx.store.revision())),
-                                        watch_id: if negative { id } else { -1 },
+                                        watch_id: -1,
                                         created: true,
                                         canceled: true,
                                         cancel_reason: e.to_string(),
                                         ..Default::default()
-                                    };
+                                    }
+                                });
+                                if let Some(resp) = resp {
                                     if tx.send(Ok(resp)).await.is_err() {
                                         break;
                                     }

@@ -987,7 +987,10 @@ fn recover(dir: &Path, limits: Limits, fsync: bool, now: i64) -> Result<Recovere
     // its first WAL file preallocated); later ones are prepared in the background.
     if segs.is_empty() && fsync {
         wal::prepare_segment(&wal_dir, start, wal::SEGMENT_BYTES)?;
-        std::fs::rename(wal::prepared_path(&wal_dir, start), wal::segment_path(&wal_dir, start))?;
+        std::fs::rename(
+            wal::prepared_path(&wal_dir, start),
+            wal::segment_path(&wal_dir, start),
+        )?;
     }
     let w = WalWriter::open(&wal_dir, segs.last().copied().unwrap_or(start), end, fsync)?;
     st.lessor.renew_all(now);

@@ -30,7 +30,8 @@ pub struct WatchRequest {
     pub key: Vec<u8>,
     /// As in a range: empty = one key, `[0]` = from key, else `[key, range_end)`.
     pub range_end: Vec<u8>,
-    /// First revision to deliver; 0 = from the next revision.
+    /// First revision to deliver; 0 = from the next revision. A negative one
+    /// is below any history: the watch is canceled as compacted (as etcd).
     pub start_revision: i64,
     pub prev_kv: bool,
     pub no_put: bool,
@@ -284,11 +285,6 @@ impl Hub {
                 "mvcc: watcher range is empty".into(),
             ));
         }
-        if req.start_revision < 0 {
-            return Err(StoreError::InvalidArgument(
-                "start_revision must not be negative".into(),
-            ));
-        }
         let ids = self.by_stream.entry(stream.id).or_default();
         let id = if req.watch_id > 0 {
             if ids.contains(&req.watch_id) {
@@ -527,8 +523,11 @@ impl Hub {
         }
     }
 
-    /// Cancels a watcher that fell behind compaction.
+    /// Cancels a watcher that fell behind compaction. Its response reports
+    /// the compacted revision, -1 if the store was never compacted (etcd's
+    /// initial value; only a negative start revision gets there).
     pub fn cancel_compacted(&mut self, stream: &StreamInner, id: i64, compact: i64) {
+        let compact = if compact > 0 { compact } else { -1 };
         if let Some(w) = self.remove((stream.id, id)) {
             w.stream.push(WatchResponse {
                 watch_id: id,
