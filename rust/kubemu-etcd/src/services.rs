@@ -189,7 +189,7 @@ impl pb::lease_server::Lease for Ctx {
     ) -> Result<Response<pb::LeaseLeasesResponse>, Status> {
         let leases = self
             .store
-            .leases()
+            .leases_by_expiry()
             .into_iter()
             .map(|id| pb::LeaseStatus { id })
             .collect();

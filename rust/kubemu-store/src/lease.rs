@@ -45,6 +45,11 @@ impl Lessor {
         v
     }
 
+    /// Ids, soonest expiry first (etcd's LeaseLeases order).
+    pub fn ids_by_deadline(&self) -> Vec<i64> {
+        self.by_deadline.iter().map(|(_, id)| *id).collect()
+    }
+
     /// A fresh positive id not in use (etcd-like 63-bit ids, reproducible per store).
     pub fn next_id(&mut self) -> i64 {
         loop {

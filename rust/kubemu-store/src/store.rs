@@ -362,6 +362,11 @@ impl Store {
         self.shared.state.read().lessor.ids()
     }
 
+    /// Lease ids, soonest expiry first (the order etcd's LeaseLeases gives).
+    pub fn leases_by_expiry(&self) -> Vec<i64> {
+        self.shared.state.read().lessor.ids_by_deadline()
+    }
+
     /// Manual clock only: moves time and revokes expired leases; returns their ids.
     pub fn advance_clock(&self, seconds: f64) -> Result<Vec<i64>> {
         let m = self.shared.manual.as_ref().ok_or_else(|| {

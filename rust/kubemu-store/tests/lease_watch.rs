@@ -241,3 +241,17 @@ fn watch_created_while_writes_run_misses_nothing() {
         );
     }
 }
+
+#[test]
+fn leases_by_expiry_orders_by_deadline() {
+    let s = mem();
+    for (id, ttl) in [(1, 60), (2, 300), (3, 30), (4, 120)] {
+        s.lease_grant(ttl, id).unwrap();
+    }
+    assert_eq!(s.leases(), vec![1, 2, 3, 4]);
+    assert_eq!(s.leases_by_expiry(), vec![3, 1, 4, 2]);
+    s.advance_clock(20.0).unwrap();
+    s.lease_keepalive(3).unwrap(); // now expires at 50 s, still first
+    s.lease_keepalive(1).unwrap(); // now at 80 s: still before 4 (120 s)
+    assert_eq!(s.leases_by_expiry(), vec![3, 1, 4, 2]);
+}
