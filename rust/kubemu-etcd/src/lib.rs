@@ -3,8 +3,11 @@
 //!
 //! Services: KV, Watch, Lease, Cluster (one member), Maintenance and
 //! grpc.health.v1. Errors carry etcd's gRPC codes and messages
-//! ([`errors::status`]). Blocking store work (locks, fsync) runs on tokio's
-//! blocking pool, so many concurrent writers share group commits.
+//! ([`errors::status`]). Puts, deletes and txns apply on the async worker and
+//! then await durability from the store's committer thread, so no thread
+//! blocks on fsync and concurrent writers share group commits; the rarer
+//! blocking calls (compaction, lease grant/revoke, snapshots) use tokio's
+//! blocking pool.
 
 mod convert;
 pub mod errors;

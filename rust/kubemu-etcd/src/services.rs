@@ -41,6 +41,17 @@ impl Ctx {
         self.header(self.store.revision())
     }
 
+    /// Applies a write on this worker (a short lock, no I/O), then waits
+    /// without blocking a thread until the committer has made it durable.
+    async fn deferred<T>(
+        &self,
+        f: impl FnOnce(&ks::Store) -> ks::Result<(T, u64)>,
+    ) -> Result<T, Status> {
+        let (r, seq) = f(&self.store).map_err(status)?;
+        self.store.durable(seq).await.map_err(status)?;
+        Ok(r)
+    }
+
     /// Runs blocking store work (locks, fsync) off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -73,7 +84,7 @@ impl pb::kv_server::Kv for Ctx {
 
     async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
         let p = convert::put_request(req.into_inner());
-        let r = self.blocking(move |s| s.put(&p)).await?;
+        let r = self.deferred(|s| s.put_deferred(&p)).await?;
         Ok(Response::new(convert::put_response(
             &r,
             Some(self.header(r.revision)),
@@ -85,7 +96,7 @@ impl pb::kv_server::Kv for Ctx {
         req: Request<pb::DeleteRangeRequest>,
     ) -> Result<Response<pb::DeleteRangeResponse>, Status> {
         let d = convert::delete_request(req.into_inner());
-        let r = self.blocking(move |s| s.delete_range(&d)).await?;
+        let r = self.deferred(|s| s.delete_range_deferred(&d)).await?;
         Ok(Response::new(convert::delete_response(
             &r,
             Some(self.header(r.revision)),
@@ -94,7 +105,7 @@ impl pb::kv_server::Kv for Ctx {
 
     async fn txn(&self, req: Request<pb::TxnRequest>) -> Result<Response<pb::TxnResponse>, Status> {
         let t = convert::txn_request(req.into_inner())?;
-        let r = self.blocking(move |s| s.txn(&t)).await?;
+        let r = self.deferred(|s| s.txn_deferred(&t)).await?;
         Ok(Response::new(convert::txn_response(&r, &|rev| {
             self.header(rev)
         })))

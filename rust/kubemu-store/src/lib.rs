@@ -30,6 +30,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StoreError};
 pub use lease::{MAX_TTL, MIN_TTL};
 pub use state::Limits;
-pub use store::{snapshot_restore, Options, Store, WatchStream};
+pub use store::{snapshot_restore, Durable, Options, Store, WatchStream};
 pub use types::*;
 pub use watch::{WatchRequest, WatchResponse};

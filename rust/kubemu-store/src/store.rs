@@ -105,6 +105,12 @@ pub(crate) struct Shared {
     maintenance: Mutex<()>,
     stop: (Mutex<bool>, Condvar),
     warnings: Vec<String>,
+    /// Sequence number of the newest durable write (mirrors `Commit::durable_seq`).
+    durable: AtomicU64,
+    /// Deferred writers waiting for durability: (sequence, waker).
+    waiters: Mutex<Vec<(u64, std::task::Waker)>>,
+    /// Wakes the committer thread of a durable store (deferred writes).
+    kick: (Mutex<bool>, Condvar),
 }
 
 /// The MVCC watchable key-value store. Cheap to share: clone the `Arc` you
@@ -112,6 +118,48 @@ pub(crate) struct Shared {
 pub struct Store {
     shared: Arc<Shared>,
     bg: Mutex<Option<JoinHandle<()>>>,
+    /// Commits deferred writes of a durable store (none in memory).
+    committer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The future of [`Store::durable`].
+pub struct Durable {
+    shared: Arc<Shared>,
+    seq: u64,
+}
+
+impl std::future::Future for Durable {
+    type Output = Result<()>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        use std::task::Poll;
+        let ready = |s: &Shared| {
+            if s.durable.load(Ordering::SeqCst) >= self.seq {
+                return Some(Ok(()));
+            }
+            if let Some(m) = s.failed.lock().as_ref() {
+                return Some(Err(StoreError::Io(m.clone())));
+            }
+            s.closed
+                .load(Ordering::SeqCst)
+                .then_some(Err(StoreError::Closed))
+        };
+        if let Some(r) = ready(&self.shared) {
+            return Poll::Ready(r);
+        }
+        self.shared
+            .waiters
+            .lock()
+            .push((self.seq, cx.waker().clone()));
+        // Re-check: the commit may have landed between the check and the push.
+        match ready(&self.shared) {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
 }
 
 /// A set of watches sharing one bounded queue (one etcd Watch stream).
@@ -169,15 +217,30 @@ impl Store {
             maintenance: Mutex::new(()),
             stop: (Mutex::new(false), Condvar::new()),
             warnings,
+            durable: AtomicU64::new(0),
+            waiters: Mutex::new(Vec::new()),
+            kick: (Mutex::new(false), Condvar::new()),
         });
         let bg_shared = shared.clone();
         let bg = std::thread::Builder::new()
             .name("kubemu-store".into())
             .spawn(move || bg_shared.maintenance_loop())
             .map_err(StoreError::from)?;
+        let committer = if shared.opts.data_dir.is_some() {
+            let c = shared.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("kubemu-wal".into())
+                    .spawn(move || c.committer_loop())
+                    .map_err(StoreError::from)?,
+            )
+        } else {
+            None
+        };
         Ok(Store {
             shared,
             bg: Mutex::new(Some(bg)),
+            committer: Mutex::new(committer),
         })
     }
 
@@ -249,6 +312,47 @@ impl Store {
             p.upto = st.current;
             Ok(st.current)
         })
+    }
+
+    /// Applies a put and returns without waiting for it to be durable: await
+    /// [`Store::durable`] with the returned sequence before acknowledging it.
+    /// For async servers: no thread blocks on fsync.
+    pub fn put_deferred(&self, req: &PutRequest) -> Result<(PutResponse, u64)> {
+        self.shared.write_deferred(|st, p| {
+            let (resp, ch) = st.put_request(req)?;
+            p.add(ch, true);
+            Ok(resp)
+        })
+    }
+
+    /// [`Store::delete_range`], deferred like [`Store::put_deferred`].
+    pub fn delete_range_deferred(
+        &self,
+        req: &DeleteRangeRequest,
+    ) -> Result<(DeleteRangeResponse, u64)> {
+        self.shared.write_deferred(|st, p| {
+            let (resp, ch) = st.delete_request(req)?;
+            p.add(ch, true);
+            Ok(resp)
+        })
+    }
+
+    /// [`Store::txn`], deferred like [`Store::put_deferred`].
+    pub fn txn_deferred(&self, req: &TxnRequest) -> Result<(TxnResponse, u64)> {
+        self.shared.write_deferred(|st, p| {
+            let (resp, ch) = st.txn(req)?;
+            p.add(ch, true);
+            Ok(resp)
+        })
+    }
+
+    /// Resolves once every write up to `seq` is durable (and visible), or
+    /// with an error if the store failed or closed first.
+    pub fn durable(&self, seq: u64) -> Durable {
+        Durable {
+            shared: self.shared.clone(),
+            seq,
+        }
     }
 
     /// Reads a range at the newest visible revision (or `req.revision`).
@@ -461,7 +565,17 @@ impl Store {
         if let Some(h) = self.bg.lock().take() {
             let _ = h.join();
         }
-        self.shared.flush()
+        {
+            let (lock, cv) = &self.shared.kick;
+            *lock.lock() = true;
+            cv.notify_all();
+        }
+        if let Some(h) = self.committer.lock().take() {
+            let _ = h.join();
+        }
+        let res = self.shared.flush();
+        self.shared.wake_waiters(true);
+        res
     }
 }
 
@@ -590,7 +704,78 @@ impl Shared {
             hub.publish(&p.events, p.upto, p.elided);
             self.visible.store(hub.published, Ordering::SeqCst);
         }
+        self.durable.store(seq, Ordering::SeqCst);
+        self.wake_waiters(false);
         Ok(())
+    }
+
+    /// Wakes deferred writers whose writes are durable (all of them with `all`).
+    fn wake_waiters(&self, all: bool) {
+        let durable = self.durable.load(Ordering::SeqCst);
+        let mut w = self.waiters.lock();
+        if w.is_empty() {
+            return;
+        }
+        let (ready, rest): (Vec<_>, Vec<_>) = w.drain(..).partition(|(s, _)| all || *s <= durable);
+        *w = rest;
+        drop(w);
+        for (_, waker) in ready {
+            waker.wake();
+        }
+    }
+
+    /// Like `write`, but returns as soon as the write is applied, with the
+    /// sequence number to wait on ([`Store::durable`]); the committer thread
+    /// (or, in memory, this call) commits it.
+    fn write_deferred<R>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> Result<R>,
+    ) -> Result<(R, u64)> {
+        self.check_open()?;
+        let (res, seq, durable_mode) = {
+            let mut st = self.state.write();
+            let had_nospace = st.alarms.contains(&Alarm::NoSpace);
+            let mut p = self.pending.lock();
+            let before = (p.buf.len(), p.upto);
+            p.dirty = false;
+            st.emit_events = p.durable || self.watcher_count.load(Ordering::SeqCst) > 0;
+            let res = f(&mut st, &mut p);
+            if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
+                p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
+            }
+            if (p.buf.len(), p.upto) != before || p.dirty {
+                p.seq += 1;
+            }
+            (res, p.seq, p.durable)
+        };
+        if durable_mode {
+            let (lock, cv) = &self.kick;
+            *lock.lock() = true;
+            cv.notify_one();
+        } else {
+            self.commit_to(seq)?;
+        }
+        res.map(|r| (r, seq))
+    }
+
+    fn committer_loop(self: Arc<Self>) {
+        loop {
+            {
+                let (lock, cv) = &self.kick;
+                let mut kicked = lock.lock();
+                if !*kicked {
+                    cv.wait_for(&mut kicked, Duration::from_millis(100));
+                }
+                *kicked = false;
+            }
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let seq = self.pending.lock().seq;
+            if self.commit_to(seq).is_err() {
+                self.wake_waiters(true);
+            }
+        }
     }
 
     /// Commits everything pending now.

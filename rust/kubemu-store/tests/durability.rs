@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use kubemu_store::*;
+use std::future::Future;
 
 #[test]
 fn restart_restores_everything_acknowledged() {
@@ -244,4 +245,46 @@ fn wal_replayed_at_start_counts_towards_the_next_snapshot() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(s.status().keys, 24);
+}
+
+#[test]
+fn deferred_writes_become_durable_through_the_committer() {
+    let dir = tempfile::tempdir().unwrap();
+    let seqs: Vec<u64> = {
+        let s = durable(dir.path());
+        let seqs: Vec<u64> = (0..50)
+            .map(|i| {
+                let req = PutRequest {
+                    key: format!("d{i}").into_bytes(),
+                    value: b"v".to_vec(),
+                    ..Default::default()
+                };
+                s.put_deferred(&req).unwrap().1
+            })
+            .collect();
+        // Poll the futures by hand: the committer thread completes them.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let t = std::time::Instant::now();
+        for seq in &seqs {
+            let mut fut = s.durable(*seq);
+            loop {
+                match std::pin::Pin::new(&mut fut).poll(&mut cx) {
+                    std::task::Poll::Ready(r) => {
+                        r.unwrap();
+                        break;
+                    }
+                    std::task::Poll::Pending => {
+                        assert!(t.elapsed().as_secs() < 10, "never became durable");
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            }
+        }
+        assert_eq!(s.revision(), 51, "durable writes are visible");
+        seqs
+    };
+    assert_eq!(seqs.len(), 50);
+    let s = durable(dir.path());
+    assert_eq!(s.status().keys, 50);
 }
