@@ -199,10 +199,9 @@ pub(crate) fn open_backup(data: &[u8]) -> Result<&[u8]> {
 
 /// Writes `data` to `path` through a tmp file and renames it into place.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
+    crate::wal::write_paced(&mut f, data)?;
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, path)?;

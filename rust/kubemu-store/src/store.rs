@@ -942,7 +942,13 @@ impl Shared {
             if let Err(e) = self.prepare_wal() {
                 eprintln!("kubemu-store: preparing a WAL segment failed: {e}");
             }
-            let due = self.commit.lock().since_snapshot >= self.opts.snapshot_wal_bytes;
+            // Snapshot after `snapshot_wal_bytes` of WAL, or after as much WAL
+            // as the state's size if that is more: a snapshot writes the whole
+            // state, so this bounds the write amplification to about 2x while
+            // recovery replays at most about one state's worth of WAL.
+            let threshold =
+                self.opts.snapshot_wal_bytes.max(self.state.read().size_in_use.max(0) as u64);
+            let due = self.commit.lock().since_snapshot >= threshold;
             if due {
                 if let Err(e) = self.snapshot_data_dir() {
                     eprintln!("kubemu-store: snapshot failed: {e}");

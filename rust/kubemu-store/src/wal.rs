@@ -270,14 +270,20 @@ pub(crate) fn prepared_path(dir: &Path, seq: u64) -> PathBuf {
 pub(crate) fn prepare_segment(dir: &Path, seq: u64, size: u64) -> Result<()> {
     let path = prepared_path(dir, seq);
     let mut f = File::create(&path)?;
-    let zeros = vec![0u8; 1 << 20];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        std::io::Write::write_all(&mut f, &zeros[..n])?;
-        left -= n as u64;
-    }
+    let zeros = vec![0u8; size as usize];
+    write_paced(&mut f, &zeros)?;
     f.sync_all()?;
+    Ok(())
+}
+
+/// Writes a large background file (snapshot, prepared segment) in 4 MiB
+/// pieces, each flushed before the next, so its writeback never queues a WAL
+/// `fdatasync` behind hundreds of megabytes.
+pub(crate) fn write_paced(f: &mut File, data: &[u8]) -> Result<()> {
+    for piece in data.chunks(4 << 20) {
+        std::io::Write::write_all(f, piece)?;
+        f.sync_data()?;
+    }
     Ok(())
 }
 

@@ -234,8 +234,10 @@ fn wal_replayed_at_start_counts_towards_the_next_snapshot() {
     for round in 0..3 {
         let s = open();
         for i in 0..8 {
-            put(&s, &format!("r{round}k{i}"), &value);
+            put(&s, &format!("k{i}"), &format!("{round}{value}"));
         }
+        // Compacted history keeps the state small, so the WAL threshold rules.
+        s.compact(s.revision()).unwrap();
     }
     // 24 KB of WAL over three sessions of 8 KB each: the third crosses 20 KB.
     let s = open();
@@ -244,7 +246,7 @@ fn wal_replayed_at_start_counts_towards_the_next_snapshot() {
         assert!(t.elapsed().as_secs() < 10, "no snapshot was taken");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(s.status().keys, 24);
+    assert_eq!(s.status().keys, 8);
 }
 
 #[test]
