@@ -644,27 +644,35 @@ impl Shared {
         Ok(())
     }
 
+    /// Runs `f` under the state lock, queueing its WAL records and events;
+    /// returns its result, the write's sequence number and whether the store
+    /// is durable. Nothing is committed yet.
+    fn apply<R>(
+        &self,
+        f: impl FnOnce(&mut State, &mut Pending) -> Result<R>,
+    ) -> Result<(Result<R>, u64, bool)> {
+        self.check_open()?;
+        let mut st = self.state.write();
+        let had_nospace = st.alarms.contains(&Alarm::NoSpace);
+        let mut p = self.pending.lock();
+        let before = (p.buf.len(), p.upto);
+        p.dirty = false;
+        // Events are built when someone watches, or when the WAL record is
+        // made from them.
+        st.emit_events = p.durable || self.watcher_count.load(Ordering::SeqCst) > 0;
+        let res = f(&mut st, &mut p);
+        if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
+            p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
+        }
+        if (p.buf.len(), p.upto) != before || p.dirty {
+            p.seq += 1;
+        }
+        Ok((res, p.seq, p.durable))
+    }
+
     /// Runs `f` under the state lock, then commits what it queued.
     fn write<R>(&self, f: impl FnOnce(&mut State, &mut Pending) -> Result<R>) -> Result<R> {
-        self.check_open()?;
-        let (res, seq) = {
-            let mut st = self.state.write();
-            let had_nospace = st.alarms.contains(&Alarm::NoSpace);
-            let mut p = self.pending.lock();
-            let before = (p.buf.len(), p.upto);
-            p.dirty = false;
-            // Events are built when someone watches, or when the WAL record
-            // is made from them.
-            st.emit_events = p.durable || self.watcher_count.load(Ordering::SeqCst) > 0;
-            let res = f(&mut st, &mut p);
-            if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
-                p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
-            }
-            if (p.buf.len(), p.upto) != before || p.dirty {
-                p.seq += 1;
-            }
-            (res, p.seq)
-        };
+        let (res, seq, _) = self.apply(f)?;
         self.commit_to(seq)?;
         res
     }
@@ -731,23 +739,7 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut State, &mut Pending) -> Result<R>,
     ) -> Result<(R, u64)> {
-        self.check_open()?;
-        let (res, seq, durable_mode) = {
-            let mut st = self.state.write();
-            let had_nospace = st.alarms.contains(&Alarm::NoSpace);
-            let mut p = self.pending.lock();
-            let before = (p.buf.len(), p.upto);
-            p.dirty = false;
-            st.emit_events = p.durable || self.watcher_count.load(Ordering::SeqCst) > 0;
-            let res = f(&mut st, &mut p);
-            if !had_nospace && st.alarms.contains(&Alarm::NoSpace) {
-                p.record(|b| wal::encode_simple(b, wal::REC_ALARM, 1, 0));
-            }
-            if (p.buf.len(), p.upto) != before || p.dirty {
-                p.seq += 1;
-            }
-            (res, p.seq, p.durable)
-        };
+        let (res, seq, durable_mode) = self.apply(f)?;
         if durable_mode {
             let (lock, cv) = &self.kick;
             *lock.lock() = true;
@@ -946,8 +938,10 @@ impl Shared {
             // as the state's size if that is more: a snapshot writes the whole
             // state, so this bounds the write amplification to about 2x while
             // recovery replays at most about one state's worth of WAL.
-            let threshold =
-                self.opts.snapshot_wal_bytes.max(self.state.read().size_in_use.max(0) as u64);
+            let threshold = self
+                .opts
+                .snapshot_wal_bytes
+                .max(self.state.read().size_in_use.max(0) as u64);
             let due = self.commit.lock().since_snapshot >= threshold;
             if due {
                 if let Err(e) = self.snapshot_data_dir() {
