@@ -41,7 +41,7 @@ import threading
 import traceback
 from typing import Any
 
-from kubemu.store import Compare, Op, Store
+from kubemu.store import Compare, Op, Store, prefix_end
 
 PREFIX = b"/registry/crash/"
 GROUPS = 32
@@ -54,10 +54,6 @@ def key_of(group: int, index: int) -> bytes:
 
 def group_prefix(group: int) -> bytes:
     return PREFIX + b"g%02d/" % group
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    return prefix[:-1] + bytes([prefix[-1] + 1])
 
 
 ALL_KEYS = [key_of(g, i) for g in range(GROUPS) for i in range(KEYS_PER_GROUP)]

@@ -50,10 +50,6 @@ leases = st.sampled_from([0, 0, 0, *LEASE_IDS])
 small_revs = st.one_of(st.just(0), st.integers(0, 14))
 
 
-def prefix_end(prefix: bytes) -> bytes:
-    return prefix[:-1] + bytes([prefix[-1] + 1])
-
-
 @st.composite
 def key_ranges(draw: st.DrawFn, invalid: bool = False) -> tuple[bytes, bytes | None]:
     """(key, range_end): single key, prefix, from-key or explicit; maybe invalid."""
@@ -65,7 +61,7 @@ def key_ranges(draw: st.DrawFn, invalid: bool = False) -> tuple[bytes, bytes | N
         return draw(keys), None
     if kind == "prefix":
         p = draw(st.sampled_from([b"a", b"b", b"c", b"c/"]))
-        return p, prefix_end(p)
+        return p, kstore.prefix_end(p)
     if kind == "from":
         return draw(keys), b"\x00"
     lo, hi = sorted(

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubemu.store import Store, WatchStream
+from kubemu.store import Store, WatchStream, prefix_end
 
 Items = list[tuple[bytes, bytes]]
 
@@ -114,14 +114,6 @@ def make_items(
 
 def batches(items: Items, batch: int) -> list[Items]:
     return [items[i : i + batch] for i in range(0, len(items), batch)]
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    """etcd's range_end for "every key starting with prefix"."""
-    for i in range(len(prefix) - 1, -1, -1):
-        if prefix[i] < 0xFF:
-            return prefix[:i] + bytes([prefix[i] + 1])
-    return b"\x00"
 
 
 # ------------------------------------------------------------------------ put benches

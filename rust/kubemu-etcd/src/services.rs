@@ -367,23 +367,7 @@ impl pb::maintenance_server::Maintenance for Ctx {
         &self,
         _req: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
-        let (rev, data) = self
-            .blocking(|s| {
-                let dir = std::env::temp_dir().join(format!("kubemu-snap-{}", std::process::id()));
-                std::fs::create_dir_all(&dir)?;
-                let file = dir.join(format!(
-                    "{:x}.db",
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_nanos())
-                        .unwrap_or(0)
-                ));
-                let rev = s.snapshot_save(&file)?;
-                let data = std::fs::read(&file)?;
-                let _ = std::fs::remove_file(&file);
-                Ok((rev, data))
-            })
-            .await?;
+        let (rev, data) = self.blocking(|s| s.snapshot_bytes()).await?;
         let header = self.header(rev);
         let total = data.len();
         let chunks: Vec<Result<pb::SnapshotResponse, Status>> = data

@@ -484,12 +484,18 @@ impl Store {
 
     /// Writes a backup of the whole store to `path`; returns its revision.
     pub fn snapshot_save(&self, path: &Path) -> Result<i64> {
+        let (rev, data) = self.snapshot_bytes()?;
+        snapshot::write_atomic(path, &data)?;
+        Ok(rev)
+    }
+
+    /// The backup [`Store::snapshot_save`] writes, in memory: (revision, bytes).
+    pub fn snapshot_bytes(&self) -> Result<(i64, Vec<u8>)> {
         self.shared.check_open()?;
         self.shared.flush()?;
         let _m = self.shared.maintenance.lock();
         let (rev, body) = self.shared.dump(None)?;
-        snapshot::write_atomic(path, &snapshot::seal_backup(body))?;
-        Ok(rev)
+        Ok((rev, snapshot::seal_backup(body)))
     }
 
     /// Takes a data-dir snapshot now (normally the maintenance thread does).
