@@ -4,35 +4,29 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kubemu.bench.real_etcd import free_port
 from kubemu.cli.etcd import parse_listen_url, parse_retention
 
 from tests.etcd.conftest import Etcdctl
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start(data: Path, port: int) -> subprocess.Popen[str]:
+def start(data: Path | None, port: int, *flags: str) -> subprocess.Popen[str]:
+    where = ["--data-dir", str(data)] if data else ["--in-memory"]
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "kubemu.cli.main",
             "etcd",
-            "--data-dir",
-            str(data),
+            *where,
             "--listen-client-urls",
             f"http://127.0.0.1:{port}",
+            *flags,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -83,6 +77,45 @@ def test_serves_durably_and_restores_snapshots(tmp_path: Path) -> None:
         assert ctl.run("get", "/registry/pods/default/a", "--print-value-only").strip() == "v1"
     finally:
         stop(proc)
+
+
+def test_request_limits_flags_as_etcd() -> None:
+    port = free_port()
+    ctl = Etcdctl(f"127.0.0.1:{port}")
+    proc = start(None, port, "--max-txn-ops", "2", "--max-request-bytes", "2048")
+    try:
+        txn = "\n\nput a 1\nput b 2\nput c 3\n\n"
+        assert "too many operations in txn request" in ctl.run("txn", input=txn, check=False)
+        assert "SUCCESS" in ctl.run("txn", input="\n\nput a 1\nput b 2\n\n")
+        assert "request is too large" in ctl.run("put", "big", "x" * 4096, check=False)
+    finally:
+        stop(proc)
+
+
+def test_default_data_dir_is_name_dot_etcd(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubemu.cli.main",
+            "etcd",
+            "--name",
+            "infra0",
+            "--listen-client-urls",
+            f"http://127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    assert "data dir: infra0.etcd" in proc.stdout.readline()
+    try:
+        Etcdctl(f"127.0.0.1:{port}").run("put", "k", "v")
+    finally:
+        stop(proc)
+    assert any((tmp_path / "infra0.etcd").iterdir())
 
 
 def test_flag_parsing() -> None:

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from kubemu._core import EtcdServer
+from kubemu.bench.real_etcd import ETCD, RealEtcd, tmpfs_dir
 from kubemu.store import Store
 
 from .conftest import ETCDCTL, Etcdctl
-from .real_etcd import ETCD, RealEtcd
 
 pytestmark = pytest.mark.skipif(
     not (ETCD and ETCDCTL), reason="needs etcd-server and etcd-client (apt-get install)"
@@ -204,7 +204,7 @@ class Pair:
 
 @pytest.fixture
 def pair() -> Iterator[Pair]:
-    with RealEtcd() as etcd, Store(manual_clock=True) as store:
+    with RealEtcd(data_parent=tmpfs_dir()) as etcd, Store(manual_clock=True) as store:
         server = EtcdServer(store, "127.0.0.1", 0)
         p = Pair(Etcdctl(etcd.address), Etcdctl(server.address))
         try:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+from kubemu._core import EtcdServer
 from kubemu.store import Store
 
 from .conftest import ETCDCTL, Etcdctl
@@ -156,3 +160,39 @@ def test_errors_have_etcd_messages(etcdctl: Etcdctl) -> None:
     )
     out = etcdctl.run("member", "add", "other", "--peer-urls=http://127.0.0.1:2390", check=False)
     assert "single member" in out
+
+
+def http_get(endpoint: str, path: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    try:
+        with urllib.request.urlopen(f"http://{endpoint}{path}", timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_http_health_and_version_follow_alarms() -> None:
+    with Store(quota_bytes=64 * 1024) as store:
+        server = EtcdServer(store, "127.0.0.1", 0)
+        try:
+            ctl = Etcdctl(server.address)
+            assert http_get(server.address, "/health") == (200, {"health": "true", "reason": ""})
+            code, version = http_get(server.address, "/version")
+            assert code == 200 and version["etcdserver"] == version["etcdcluster"]
+            out = ""
+            for i in range(200):
+                out = ctl.run("put", f"k{i}", "v" * 1024, check=False)
+                if "database space exceeded" in out:
+                    break
+            assert "database space exceeded" in out
+            assert "alarm:NOSPACE" in ctl.run("alarm", "list")
+            assert http_get(server.address, "/health") == (
+                503,
+                {"health": "false", "reason": "ALARM NOSPACE"},
+            )
+            ctl.run("del", "k", "--prefix")
+            ctl.run("compaction", str(store.revision))
+            ctl.run("defrag")
+            ctl.run("alarm", "disarm")
+            assert http_get(server.address, "/health")[0] == 200
+        finally:
+            server.stop()

@@ -1,4 +1,5 @@
-"""A real etcd (Debian's etcd-server) on loopback, the reference of the conformance tests."""
+"""A real etcd (Debian's etcd-server) on loopback: the reference of the conformance tests and
+the baseline of ``kubemu bench etcd``."""
 
 from __future__ import annotations
 
@@ -21,18 +22,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _data_parent() -> str | None:
-    # etcd fsyncs every commit: a tmpfs keeps that cheap when there is one.
+def tmpfs_dir() -> str | None:
+    """/dev/shm when writable: etcd fsyncs every commit, a tmpfs keeps tests cheap."""
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 class RealEtcd:
-    """One-member etcd in a temporary data dir, with free client and peer ports."""
+    """One-member etcd in a temporary data dir (under ``data_parent``), on free ports."""
 
-    def __init__(self, startup_timeout: float = 30.0) -> None:
-        assert ETCD, "etcd is not installed (apt-get install etcd-server)"
-        self._dir = tempfile.TemporaryDirectory(prefix="kubemu-conf-etcd-", dir=_data_parent())
+    def __init__(
+        self,
+        startup_timeout: float = 30.0,
+        data_parent: str | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        if not ETCD:
+            raise RuntimeError("etcd is not installed (apt-get install etcd-server)")
+        self._dir = tempfile.TemporaryDirectory(prefix="kubemu-etcd-", dir=data_parent)
         self._log = open(Path(self._dir.name) / "etcd.log", "wb")
         client, peer = free_port(), free_port()
         self.address = f"127.0.0.1:{client}"
@@ -49,6 +56,7 @@ class RealEtcd:
                 f"--initial-advertise-peer-urls={peer_url}",
                 f"--initial-cluster=conf={peer_url}",
                 "--log-level=warn",
+                *extra_args,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -62,7 +70,8 @@ class RealEtcd:
 
     def _wait_healthy(self, timeout: float) -> None:
         etcdctl = shutil.which("etcdctl")
-        assert etcdctl, "etcdctl is not installed (apt-get install etcd-client)"
+        if not etcdctl:
+            raise RuntimeError("etcdctl is not installed (apt-get install etcd-client)")
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:

@@ -13,6 +13,13 @@ def _store(args: argparse.Namespace) -> int:
     return code
 
 
+def _etcd(args: argparse.Namespace) -> int:
+    from kubemu.bench import etcd_bench
+
+    code: int = etcd_bench.main(args.rest)
+    return code
+
+
 def register(groups: Any) -> None:
     bench = groups.add_parser("bench", help="run benchmarks")
     which = bench.add_subparsers(dest="bench", metavar="BENCHMARK")
@@ -25,3 +32,11 @@ def register(groups: Any) -> None:
         add_help=False,
     )
     store.set_defaults(handler=_store, accepts_rest=True)
+    etcd = which.add_parser(
+        "etcd",
+        help="the etcd endpoint vs real etcd through an independent client (put, txn-put, range)",
+        description="Options are those of python -m kubemu.bench.etcd_bench (--runs N, "
+        "--seconds S, --clients 1,100,1000, --ops put,txn-put,range, --json FILE).",
+        add_help=False,
+    )
+    etcd.set_defaults(handler=_etcd, accepts_rest=True)

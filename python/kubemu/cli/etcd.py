@@ -66,14 +66,22 @@ class AutoCompactor(threading.Thread):
 
 def _serve(args: argparse.Namespace) -> int:
     host, port = parse_listen_url(args.listen_client_urls)
-    store = Store(args.data_dir, quota_bytes=args.quota_backend_bytes)
+    data_dir = None if args.in_memory else (args.data_dir or f"{args.name}.etcd")
+    store = Store(
+        data_dir,
+        quota_bytes=args.quota_backend_bytes,
+        max_request_bytes=args.max_request_bytes,
+        max_txn_ops=args.max_txn_ops,
+        fsync=not args.unsafe_no_fsync,
+        commit_window=args.commit_window / 1000,
+    )
     server = EtcdServer(store, host, port, name=args.name)
     compactor = None
     if args.auto_compaction_retention not in ("", "0"):
         retention = parse_retention(args.auto_compaction_mode, args.auto_compaction_retention)
         compactor = AutoCompactor(store, args.auto_compaction_mode, retention)
         compactor.start()
-    print(f"kubemu etcd serving on http://{server.address} (data dir: {args.data_dir or 'memory'})")
+    print(f"kubemu etcd serving on http://{server.address} (data dir: {data_dir or 'memory'})")
     sys.stdout.flush()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -88,10 +96,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 def register(groups: Any) -> None:
     etcd = groups.add_parser("etcd", help="serve a store over the etcd v3 gRPC API")
-    etcd.add_argument("--data-dir", default=None, help="data dir (default: in memory)")
+    etcd.add_argument("--data-dir", default=None, help="data dir (default: NAME.etcd, as etcd)")
+    etcd.add_argument(
+        "--in-memory", action="store_true", help="keep everything in memory (kubemu only)"
+    )
     etcd.add_argument("--listen-client-urls", default="http://127.0.0.1:2379")
     etcd.add_argument("--name", default="default")
     etcd.add_argument("--quota-backend-bytes", type=int, default=2 * 1024**3)
+    etcd.add_argument("--max-request-bytes", type=int, default=1536 * 1024)
+    etcd.add_argument("--max-txn-ops", type=int, default=128)
+    etcd.add_argument(
+        "--unsafe-no-fsync", action="store_true", help="do not fsync the WAL (data may be lost)"
+    )
+    etcd.add_argument(
+        "--commit-window",
+        type=float,
+        default=0.5,
+        metavar="MS",
+        help="group-commit window under load, in milliseconds (kubemu only; 0 disables)",
+    )
     etcd.add_argument(
         "--auto-compaction-mode", choices=["periodic", "revision"], default="periodic"
     )

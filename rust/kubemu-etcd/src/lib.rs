@@ -2,7 +2,7 @@
 //! clients work against the emulator's store.
 //!
 //! Services: KV, Watch, Lease, Cluster (one member), Maintenance and
-//! grpc.health.v1. Errors carry etcd's gRPC codes and messages
+//! grpc.health.v1; plain HTTP `/health` and `/version` on the same port. Errors carry etcd's gRPC codes and messages
 //! ([`errors::status`]). Puts, deletes and txns apply on the async worker and
 //! then await durability from the store's committer thread, so no thread
 //! blocks on fsync and concurrent writers share group commits; the rarer
@@ -11,6 +11,7 @@
 
 mod convert;
 pub mod errors;
+mod http;
 mod server;
 mod services;
 mod watch;

@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 
 use kubemu_store::Store;
 use tokio::sync::oneshot;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use crate::pb::etcdserverpb as pb;
@@ -49,7 +50,7 @@ impl EtcdServer {
             .thread_name("kubemu-etcd")
             .enable_all()
             .build()?;
-        let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
+        let listener = rt.block_on(async { listen(addr) })?;
         let local = listener.local_addr()?;
         let ctx = Ctx {
             store,
@@ -63,8 +64,7 @@ impl EtcdServer {
             .name("kubemu-etcd-server".into())
             .spawn(move || {
                 rt.block_on(async move {
-                    Server::builder()
-                        .tcp_nodelay(true)
+                    let mut routes = tonic::service::Routes::default()
                         .add_service(
                             pb::kv_server::KvServer::new(ctx.clone())
                                 .max_decoding_message_size(MAX_RECV),
@@ -76,9 +76,19 @@ impl EtcdServer {
                         .add_service(pb::lease_server::LeaseServer::new(ctx.clone()))
                         .add_service(pb::cluster_server::ClusterServer::new(ctx.clone()))
                         .add_service(pb::maintenance_server::MaintenanceServer::new(ctx.clone()))
-                        .add_service(hpb::health_server::HealthServer::new(ctx))
+                        .add_service(hpb::health_server::HealthServer::new(ctx.clone()));
+                    let router = std::mem::take(routes.axum_router_mut());
+                    *routes.axum_router_mut() = crate::http::routes(router, ctx);
+                    Server::builder()
+                        .tcp_nodelay(true)
+                        // HTTP/1.1 for /health and /version, as etcd's client port.
+                        .accept_http1(true)
+                        .add_routes(routes.prepare())
                         .serve_with_incoming_shutdown(
-                            tokio_stream::wrappers::TcpListenerStream::new(listener),
+                            // Nagle off on every accepted connection: a
+                            // response written as two frames would otherwise
+                            // wait for the client's delayed ACK (40 ms).
+                            TcpIncoming::from(listener).with_nodelay(Some(true)),
                             async {
                                 let _ = stop_rx.await;
                             },
@@ -112,6 +122,24 @@ impl EtcdServer {
         }
     }
 }
+
+/// Binds with a deep accept queue: a thousand clients connecting at once (as
+/// `etcdctl check perf --load=xl` does) must not overflow it, or the kernel
+/// drops SYNs and those clients wait a full second to retry. Go's listeners
+/// (real etcd) use the system maximum too.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Accept queue length asked for (the kernel caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
 
 impl Drop for EtcdServer {
     fn drop(&mut self) {

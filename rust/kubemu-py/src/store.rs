@@ -31,7 +31,7 @@ impl Store {
     #[new]
     #[pyo3(signature = (data_dir=None, *, quota_bytes=2*1024*1024*1024, max_txn_ops=128,
         max_request_bytes=1536*1024, fsync=true, snapshot_wal_bytes=64*1024*1024,
-        manual_clock=false, progress_notify_interval=600.0))]
+        manual_clock=false, progress_notify_interval=600.0, commit_window=0.0005))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -43,6 +43,7 @@ impl Store {
         snapshot_wal_bytes: u64,
         manual_clock: bool,
         progress_notify_interval: f64,
+        commit_window: f64,
     ) -> PyResult<Self> {
         if quota_bytes <= 0 || max_txn_ops == 0 || max_request_bytes == 0 {
             return Err(invalid(
@@ -53,6 +54,9 @@ impl Store {
             return Err(invalid(
                 "progress_notify_interval must be a positive number of seconds",
             ));
+        }
+        if !(commit_window.is_finite() && (0.0..=1.0).contains(&commit_window)) {
+            return Err(invalid("commit_window must be between 0 and 1 second"));
         }
         let opts = ks::Options {
             data_dir,
@@ -65,6 +69,7 @@ impl Store {
             snapshot_wal_bytes,
             manual_clock,
             progress_notify_interval: Duration::from_secs_f64(progress_notify_interval),
+            commit_window: Duration::from_secs_f64(commit_window),
         };
         let inner = py.detach(|| ks::Store::open(opts)).py_err()?;
         Ok(Self {

@@ -46,6 +46,11 @@ pub struct Options {
     pub manual_clock: bool,
     /// Period of progress notifications for watches that asked for them.
     pub progress_notify_interval: Duration,
+    /// Group-commit window of deferred writes: when writes kept arriving
+    /// while the previous fsync ran (a busy stream), the committer waits until
+    /// this long after that fsync started before the next one, so one fsync
+    /// carries more writes. A lone writer never waits. Zero disables it.
+    pub commit_window: Duration,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             snapshot_wal_bytes: 64 * 1024 * 1024,
             manual_clock: false,
             progress_notify_interval: Duration::from_secs(600),
+            commit_window: Duration::from_micros(500),
         }
     }
 }
@@ -757,6 +763,9 @@ impl Shared {
     }
 
     fn committer_loop(self: Arc<Self>) {
+        let window = self.opts.commit_window;
+        // Start of the previous commit, when writes arrived while it ran.
+        let mut busy_since: Option<std::time::Instant> = None;
         loop {
             {
                 let (lock, cv) = &self.kick;
@@ -769,10 +778,19 @@ impl Shared {
             if self.closed.load(Ordering::SeqCst) {
                 return;
             }
+            if let Some(started) = busy_since {
+                let left = window.saturating_sub(started.elapsed());
+                if !left.is_zero() {
+                    std::thread::sleep(left);
+                }
+            }
+            let started = std::time::Instant::now();
             let seq = self.pending.lock().seq;
             if self.commit_to(seq).is_err() {
                 self.wake_waiters(true);
             }
+            let busy = !window.is_zero() && self.pending.lock().seq > seq;
+            busy_since = busy.then_some(started);
         }
     }
 

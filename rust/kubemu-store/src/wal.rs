@@ -270,17 +270,28 @@ pub(crate) fn prepared_path(dir: &Path, seq: u64) -> PathBuf {
 pub(crate) fn prepare_segment(dir: &Path, seq: u64, size: u64) -> Result<()> {
     let path = prepared_path(dir, seq);
     let mut f = File::create(&path)?;
-    let zeros = vec![0u8; size as usize];
-    write_paced(&mut f, &zeros)?;
+    // One reused piece of zeros: a segment-sized zero buffer would fault in
+    // (and clear) 64 MiB of fresh pages on every preparation.
+    let zeros = vec![0u8; PACE];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(PACE as u64) as usize;
+        std::io::Write::write_all(&mut f, &zeros[..n])?;
+        f.sync_data()?;
+        left -= n as u64;
+    }
     f.sync_all()?;
     Ok(())
 }
+
+/// Piece size of background writes (see [`write_paced`]).
+const PACE: usize = 4 << 20;
 
 /// Writes a large background file (snapshot, prepared segment) in 4 MiB
 /// pieces, each flushed before the next, so its writeback never queues a WAL
 /// `fdatasync` behind hundreds of megabytes.
 pub(crate) fn write_paced(f: &mut File, data: &[u8]) -> Result<()> {
-    for piece in data.chunks(4 << 20) {
+    for piece in data.chunks(PACE) {
         std::io::Write::write_all(f, piece)?;
         f.sync_data()?;
     }
