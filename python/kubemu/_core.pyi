@@ -311,7 +311,7 @@ class Store:
         snapshot_wal_bytes: int = 64 * 1024 * 1024,
         manual_clock: bool = False,
         progress_notify_interval: float = 600.0,
-        commit_window: float = 0.0005,
+        commit_window: float = 0.0,
     ) -> Store: ...
     @property
     def revision(self) -> int: ...

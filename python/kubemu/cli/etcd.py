@@ -111,7 +111,7 @@ def register(groups: Any) -> None:
     etcd.add_argument(
         "--commit-window",
         type=float,
-        default=0.5,
+        default=0.0,
         metavar="MS",
         help="group-commit window under load, in milliseconds (kubemu only; 0 disables)",
     )

@@ -31,7 +31,7 @@ impl Store {
     #[new]
     #[pyo3(signature = (data_dir=None, *, quota_bytes=2*1024*1024*1024, max_txn_ops=128,
         max_request_bytes=1536*1024, fsync=true, snapshot_wal_bytes=64*1024*1024,
-        manual_clock=false, progress_notify_interval=600.0, commit_window=0.0005))]
+        manual_clock=false, progress_notify_interval=600.0, commit_window=0.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,

@@ -49,7 +49,9 @@ pub struct Options {
     /// Group-commit window of deferred writes: when writes kept arriving
     /// while the previous fsync ran (a busy stream), the committer waits until
     /// this long after that fsync started before the next one, so one fsync
-    /// carries more writes. A lone writer never waits. Zero disables it.
+    /// carries more writes. A lone writer never waits. Zero (the default)
+    /// disables it: measured with `etcdctl check perf`, whose pacing suffers
+    /// from bursty replies, a 0.5 ms window lost ~8% throughput.
     pub commit_window: Duration,
 }
 
@@ -62,7 +64,7 @@ impl Default for Options {
             snapshot_wal_bytes: 64 * 1024 * 1024,
             manual_clock: false,
             progress_notify_interval: Duration::from_secs(600),
-            commit_window: Duration::from_micros(500),
+            commit_window: Duration::ZERO,
         }
     }
 }

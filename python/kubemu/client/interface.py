@@ -1,0 +1,224 @@
+"""The one async ``Client`` every component uses, and the types it speaks.
+
+Two implementations share this protocol: ``InProcessClient`` (calls the apiserver core
+directly: same validation, admission and watch code, no serialisation) and ``GrpcClient``
+(proto/kubemu/v1 over loopback or a unix socket). Components (scheduler, controllers, hollow
+kubelets, the CLI, locust users) depend on this protocol only.
+
+Objects are Kubernetes-shaped dicts (``Obj``). Every method raises
+:class:`kubemu.objects.errors.StatusError` for API errors (NotFound, Conflict, Invalid, Gone ...),
+whichever implementation is used. ``resource`` is a plural resource name, optionally qualified
+by group (``pods``, ``deployments``, ``deployments.apps``, ``leases.coordination.k8s.io``);
+``namespace`` is ``""`` for cluster-scoped kinds and for lists/watches across all namespaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from kubemu.objects.errors import StatusError
+
+__all__ = [
+    "BatchResult",
+    "Client",
+    "DeleteOptions",
+    "EventType",
+    "ListOptions",
+    "Obj",
+    "ObjList",
+    "PatchType",
+    "WatchEvent",
+    "WatchStream",
+]
+
+Obj = dict[str, Any]
+
+
+class PatchType(StrEnum):
+    """Content types of ``Client.patch``, as Kubernetes names them."""
+
+    MERGE = "application/merge-patch+json"
+    JSON = "application/json-patch+json"
+    STRATEGIC = "application/strategic-merge-patch+json"
+
+
+class EventType(StrEnum):
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """meta/v1 ListOptions: selectors, paging and resourceVersion semantics.
+
+    ``resource_version``: ``""`` newest (a consistent read), ``"0"`` any (the newest the
+    server has, no consistency promise), ``"N"`` exactly at N for lists with
+    ``resource_version_match="Exact"`` or not older than N otherwise; for watches, the revision
+    after which events are sent (``""``/``"0"``: start with synthetic ADDED events of the
+    current state, as kube-apiserver does).
+    ``node_names`` is a kubemu extension for node pools: only pods whose ``spec.nodeName`` is in
+    the set (one stream for thousands of hollow nodes).
+    """
+
+    label_selector: str = ""
+    field_selector: str = ""
+    limit: int = 0
+    continue_: str = ""
+    resource_version: str = ""
+    resource_version_match: str = ""
+    allow_watch_bookmarks: bool = False
+    timeout_seconds: int | None = None
+    node_names: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    """meta/v1 DeleteOptions (propagationPolicy is accepted; garbage collection comes with the
+    controller-manager)."""
+
+    grace_period_seconds: int | None = None
+    preconditions_uid: str | None = None
+    preconditions_resource_version: str | None = None
+    propagation_policy: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class ObjList:
+    """A list response: ``kind`` is ``<Kind>List``; ``items`` carry their resourceVersion."""
+
+    kind: str
+    api_version: str
+    resource_version: str
+    items: list[Obj]
+    continue_: str = ""
+    remaining_item_count: int | None = None
+
+    def to_dict(self) -> Obj:
+        """The list as kubectl prints it (``kind: PodList``, ``metadata``, ``items``)."""
+        meta: Obj = {"resourceVersion": self.resource_version}
+        if self.continue_:
+            meta["continue"] = self.continue_
+        if self.remaining_item_count is not None:
+            meta["remainingItemCount"] = self.remaining_item_count
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "metadata": meta,
+            "items": self.items,
+        }
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One watch event. ``object`` is the object (ADDED/MODIFIED/DELETED: the object as of the
+    event; DELETED: its last state with the deletion's resourceVersion), a bookmark (only
+    ``metadata.resourceVersion`` set) or, for ERROR, a ``Status`` dict (Gone: relist)."""
+
+    type: EventType
+    object: Obj
+
+    @property
+    def resource_version(self) -> str:
+        rv: str = self.object.get("metadata", {}).get("resourceVersion", "")
+        return rv
+
+
+class WatchStream(Protocol):
+    """An open watch: async-iterate for events; ``close()`` ends it (idempotent). The stream
+    ends after an ERROR event, when the server drops a slow reader, or on timeout."""
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class BatchResult:
+    """Per-item outcome of a batch call: the stored object or the error, in request order."""
+
+    objects: list[Obj | None] = field(default_factory=list)
+    errors: list[StatusError | None] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(e is None for e in self.errors)
+
+
+@runtime_checkable
+class Client(Protocol):
+    """The apiserver's API. Semantics are Kubernetes' (docs/apiserver.md)."""
+
+    async def create(
+        self, resource: str, namespace: str, obj: Obj, *, dry_run: bool = False
+    ) -> Obj: ...
+
+    async def get(self, resource: str, namespace: str, name: str) -> Obj: ...
+
+    async def list(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> ObjList: ...
+
+    async def update(self, resource: str, namespace: str, obj: Obj) -> Obj: ...
+
+    async def update_status(self, resource: str, namespace: str, obj: Obj) -> Obj: ...
+
+    async def patch(
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        patch: bytes | Obj | Sequence[Obj],
+        patch_type: PatchType = PatchType.MERGE,
+        *,
+        subresource: str = "",
+    ) -> Obj: ...
+
+    async def delete(
+        self, resource: str, namespace: str, name: str, options: DeleteOptions | None = None
+    ) -> Obj:
+        """Returns the object as left by the delete: with ``deletionTimestamp`` when deletion is
+        graceful or held by finalizers, else its last state."""
+        ...
+
+    async def delete_collection(
+        self,
+        resource: str,
+        namespace: str,
+        options: ListOptions | None = None,
+        delete_options: DeleteOptions | None = None,
+    ) -> ObjList: ...
+
+    async def watch(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> WatchStream: ...
+
+    async def bind(self, namespace: str, name: str, node_name: str, *, uid: str = "") -> None:
+        """``pods/binding``: sets ``spec.nodeName`` (Conflict if the pod is already bound)."""
+        ...
+
+    # Batches for the emulator's own heavy traffic: one call, one store batch.
+    async def create_many(
+        self, resource: str, namespace: str, objs: Sequence[Obj]
+    ) -> BatchResult: ...
+
+    async def bind_many(self, bindings: Sequence[tuple[str, str, str]]) -> BatchResult:
+        """(namespace, pod name, node name) triples."""
+        ...
+
+    async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
+        """Updates (e.g. lease renewals) with per-object optimistic concurrency."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def selector_from_mapping(labels: Mapping[str, str]) -> str:
+    """``{"app": "x", "tier": "web"}`` → ``"app=x,tier=web"`` (a label selector string)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
