@@ -1,9 +1,12 @@
 //! The Watch service: one store watch stream per gRPC stream; one task reads
 //! client requests, another forwards the store's responses.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use kubemu_store as ks;
+use parking_lot::Mutex;
+use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -34,6 +37,43 @@ fn create_request(c: pb::WatchCreateRequest) -> ks::WatchRequest {
         }
     }
     req
+}
+
+/// Splits a response the way etcd's `sendFragments` does: when it is at
+/// least `max` bytes and has two or more events, into pieces each under
+/// `max` (a single event may exceed it), all but the last marked `fragment`.
+pub(crate) fn fragments(wr: pb::WatchResponse, max: usize) -> Vec<pb::WatchResponse> {
+    if wr.encoded_len() < max || wr.events.len() < 2 {
+        return vec![wr];
+    }
+    let mut base = wr.clone();
+    base.events = Vec::new();
+    base.fragment = true;
+    let base_len = base.encoded_len();
+    // Field 11 (events): a one-byte tag, the length, the event.
+    let event_len = |e: &crate::pb::mvccpb::Event| {
+        let n = e.encoded_len();
+        1 + prost::length_delimiter_len(n) + n
+    };
+    let mut out = Vec::new();
+    let mut events = wr.events.into_iter().peekable();
+    while events.peek().is_some() {
+        let mut cur = base.clone();
+        let mut size = base_len;
+        while let Some(e) = events.peek() {
+            let n = event_len(e);
+            if !cur.events.is_empty() && size + n >= max {
+                break;
+            }
+            size += n;
+            cur.events.push(events.next().expect("peeked"));
+        }
+        out.push(cur);
+    }
+    if let Some(last) = out.last_mut() {
+        last.fragment = false;
+    }
+    out
 }
 
 impl Ctx {
@@ -78,24 +118,35 @@ impl pb::watch_server::Watch for Ctx {
             stream.set_notifier(Box::new(move || n.notify_one()));
         }
         let ctx = self.clone();
+        let max_bytes = self.store.limits().max_request_bytes;
+        // Watches that asked for fragmented responses.
+        let fragmented: Arc<Mutex<HashSet<i64>>> = Arc::default();
         let out = async_stream(move |tx| async move {
             // Client requests: create, cancel, progress.
             let reader = {
-                let (stream, notify, tx, ctx) =
-                    (stream.clone(), notify.clone(), tx.clone(), ctx.clone());
+                let (stream, notify, tx, ctx, fragmented) = (
+                    stream.clone(),
+                    notify.clone(),
+                    tx.clone(),
+                    ctx.clone(),
+                    fragmented.clone(),
+                );
                 tokio::spawn(async move {
                     while let Some(Ok(msg)) = incoming.next().await {
                         match msg.request_union {
                             Some(RequestUnion::CreateRequest(c)) => {
-                                let resp = stream.watch(&create_request(c)).err().map(|e| {
-                                    pb::WatchResponse {
-                                        header: Some(ctx.header(ctx.store.revision())),
-                                        watch_id: -1,
-                                        created: true,
-                                        canceled: true,
-                                        cancel_reason: e.to_string(),
-                                        ..Default::default()
-                                    }
+                                let fragment = c.fragment;
+                                let created = stream.watch(&create_request(c));
+                                if let (Ok(id), true) = (&created, fragment) {
+                                    fragmented.lock().insert(*id);
+                                }
+                                let resp = created.err().map(|e| pb::WatchResponse {
+                                    header: Some(ctx.header(ctx.store.revision())),
+                                    watch_id: -1,
+                                    created: true,
+                                    canceled: true,
+                                    cancel_reason: e.to_string(),
+                                    ..Default::default()
                                 });
                                 if let Some(resp) = resp {
                                     if tx.send(Ok(resp)).await.is_err() {
@@ -105,6 +156,7 @@ impl pb::watch_server::Watch for Ctx {
                             }
                             Some(RequestUnion::CancelRequest(c)) => {
                                 stream.cancel(c.watch_id);
+                                fragmented.lock().remove(&c.watch_id);
                             }
                             Some(RequestUnion::ProgressRequest(_)) => stream.request_progress(),
                             None => {}
@@ -125,15 +177,89 @@ impl pb::watch_server::Watch for Ctx {
                     continue;
                 }
                 for r in &rs {
-                    if tx.send(Ok(ctx.watch_response(r))).await.is_err() {
-                        stream.close();
-                        reader.abort();
-                        return;
+                    let wr = ctx.watch_response(r);
+                    let pieces = if fragmented.lock().contains(&r.watch_id) {
+                        fragments(wr, max_bytes)
+                    } else {
+                        vec![wr]
+                    };
+                    for piece in pieces {
+                        if tx.send(Ok(piece)).await.is_err() {
+                            stream.close();
+                            reader.abort();
+                            return;
+                        }
                     }
                 }
             }
             reader.abort();
         });
         Ok(Response::new(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::mvccpb;
+
+    fn response(values: &[usize]) -> pb::WatchResponse {
+        pb::WatchResponse {
+            header: Some(pb::ResponseHeader {
+                revision: 9,
+                ..Default::default()
+            }),
+            watch_id: 3,
+            events: values
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| mvccpb::Event {
+                    r#type: 0,
+                    kv: Some(mvccpb::KeyValue {
+                        key: format!("k{i}").into_bytes(),
+                        value: vec![b'v'; n],
+                        mod_revision: i as i64 + 1,
+                        ..Default::default()
+                    }),
+                    prev_kv: None,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn small_or_single_event_responses_are_not_split() {
+        assert_eq!(fragments(response(&[10, 10]), 1024).len(), 1);
+        let one = fragments(response(&[5000]), 1024);
+        assert_eq!(one.len(), 1);
+        assert!(!one[0].fragment);
+    }
+
+    #[test]
+    fn large_responses_split_in_order_under_the_limit() {
+        let whole = response(&[400, 400, 400, 400, 400]);
+        let pieces = fragments(whole.clone(), 1024);
+        assert_eq!(
+            pieces.len(),
+            3,
+            "two 400-byte events fit under 1 KiB, three do not"
+        );
+        let flags: Vec<bool> = pieces.iter().map(|p| p.fragment).collect();
+        assert_eq!(flags, [true, true, false]);
+        for p in &pieces {
+            assert!(p.encoded_len() < 1024);
+            assert_eq!((p.watch_id, p.header.as_ref().unwrap().revision), (3, 9));
+        }
+        let joined: Vec<_> = pieces.into_iter().flat_map(|p| p.events).collect();
+        assert_eq!(joined, whole.events);
+    }
+
+    #[test]
+    fn an_event_larger_than_the_limit_travels_alone() {
+        let pieces = fragments(response(&[100, 3000, 100]), 1024);
+        let sizes: Vec<usize> = pieces.iter().map(|p| p.events.len()).collect();
+        assert_eq!(sizes, [1, 1, 1]);
+        assert!(pieces[1].encoded_len() > 1024);
     }
 }

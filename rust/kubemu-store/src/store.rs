@@ -363,6 +363,11 @@ impl Store {
         }
     }
 
+    /// The limits this store was opened with.
+    pub fn limits(&self) -> Limits {
+        self.shared.opts.limits
+    }
+
     /// Reads a range at the newest visible revision (or `req.revision`).
     pub fn range(&self, req: &RangeRequest) -> Result<RangeResponse> {
         self.shared.check_open()?;
