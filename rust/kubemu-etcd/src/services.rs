@@ -4,6 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use kubemu_store as ks;
+use prost::Message;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -52,6 +53,21 @@ impl Ctx {
         Ok(r)
     }
 
+    /// etcd's request-size limit: `--max-request-bytes` applies to the whole
+    /// encoded raft proposal (`InternalRaftRequest`: a header with a 64-bit
+    /// request id, plus the request as one length-delimited field), not to the
+    /// key and value alone. `request_len` is the encoded length of the request.
+    fn check_request_size(&self, request_len: usize) -> Result<(), Status> {
+        // Header: field 100 (two-byte tag), its length, field 1 with a
+        // ten-byte varint id (etcd's ids carry the member id in the top bits).
+        const HEADER: usize = 2 + 1 + 1 + 10;
+        let proposal = HEADER + 1 + prost::length_delimiter_len(request_len) + request_len;
+        if proposal > self.store.limits().max_request_bytes {
+            return Err(status(ks::StoreError::RequestTooLarge));
+        }
+        Ok(())
+    }
+
     /// Runs blocking store work (locks, fsync) off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -83,6 +99,10 @@ impl pb::kv_server::Kv for Ctx {
     }
 
     async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
+        // etcd reports a missing key before the size (the store checks it).
+        if !req.get_ref().key.is_empty() {
+            self.check_request_size(req.get_ref().encoded_len())?;
+        }
         let p = convert::put_request(req.into_inner());
         let r = self.deferred(|s| s.put_deferred(&p)).await?;
         Ok(Response::new(convert::put_response(
@@ -95,6 +115,9 @@ impl pb::kv_server::Kv for Ctx {
         &self,
         req: Request<pb::DeleteRangeRequest>,
     ) -> Result<Response<pb::DeleteRangeResponse>, Status> {
+        if !req.get_ref().key.is_empty() {
+            self.check_request_size(req.get_ref().encoded_len())?;
+        }
         let d = convert::delete_request(req.into_inner());
         let r = self.deferred(|s| s.delete_range_deferred(&d)).await?;
         Ok(Response::new(convert::delete_response(
@@ -104,6 +127,7 @@ impl pb::kv_server::Kv for Ctx {
     }
 
     async fn txn(&self, req: Request<pb::TxnRequest>) -> Result<Response<pb::TxnResponse>, Status> {
+        self.check_request_size(req.get_ref().encoded_len())?;
         let t = convert::txn_request(req.into_inner())?;
         let r = self.deferred(|s| s.txn_deferred(&t)).await?;
         Ok(Response::new(convert::txn_response(&r, &|rev| {
