@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from kubemu import __version__
-from kubemu.cli import bench, etcd, store
+from kubemu.cli import apiserver, apply, bench, delete, etcd, get, store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     groups.required = True
     version = groups.add_parser("version", help="print the version")
     version.set_defaults(handler=lambda _args: print(f"kubemu {__version__}") or 0)
+    apiserver.register(groups)
+    apply.register(groups)
     bench.register(groups)
+    delete.register(groups)
     etcd.register(groups)
+    get.register(groups)
     store.register(groups)
     return parser
 

@@ -1,0 +1,377 @@
+"""The gRPC adapter (proto/kubemu/v1) over the apiserver core. No API semantics live here.
+
+Each RPC: parse the request (raw bytes in, so a malformed message is a ``BadRequest`` and not a
+transport failure), authenticate the bearer token, call the ``APIServer`` method with the same
+arguments as the ``Client`` protocol plus ``user`` (objects are passed as the msgpack bytes they
+arrived as: the core decodes and checks them once, so malformed or too deeply nested documents
+are its ``BadRequest``), and encode the result (stored bytes pass through). A
+:class:`StatusError` becomes the gRPC status of its reason (``GRPC_CODE_BY_REASON``) with the
+Status message as details and the whole Status (msgpack) in the ``kubemu-status-bin`` trailing
+metadata; any other exception becomes ``InternalError``. Messages over
+:data:`~kubemu.api.MAX_REQUEST_BYTES` (plus a margin for the envelope) are refused by gRPC
+itself with ``RESOURCE_EXHAUSTED``. Nothing a client sends stops the server.
+
+What this module needs from the core (``apiserver``): the async methods of docs/apiserver.md
+(``create``, ``get``, ``list``, ``update``, ``update_status``, ``patch``, ``delete``,
+``delete_collection``, ``watch``, ``bind`` (with a ``Binding`` object), ``create_many``,
+``bind_many``, ``update_many``), each taking ``user=`` as a keyword, objects as ``dict |
+bytes``; and, unless an ``authenticate`` callable is given, an ``authenticate(token: str | None)
+-> user`` method (sync or async) raising ``Unauthorized``, or an ``authenticator`` attribute
+with one (:class:`kubemu.apiserver.auth.Authenticator`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]
+from google.protobuf.message import DecodeError, Message
+
+from kubemu.api import SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
+from kubemu.apiserver.codec import MAX_REQUEST_BYTES
+from kubemu.apiserver.codec import encode as pack
+from kubemu.client.interface import DeleteOptions, ListOptions, PatchType
+from kubemu.objects.errors import StatusError
+
+__all__ = ["ENVELOPE_MARGIN", "GrpcServer", "delete_options", "list_options", "raw_object"]
+
+log = logging.getLogger(__name__)
+
+ENVELOPE_MARGIN = 64 * 1024
+"""Bytes allowed on top of the object limit for the request's other fields."""
+
+Authenticate = Callable[[str | None], Any]
+
+
+def list_options(o: api_pb2.ListOptions) -> ListOptions:
+    return ListOptions(
+        label_selector=o.label_selector,
+        field_selector=o.field_selector,
+        limit=o.limit,
+        continue_=getattr(o, "continue"),
+        resource_version=o.resource_version,
+        resource_version_match=o.resource_version_match,
+        allow_watch_bookmarks=o.allow_watch_bookmarks,
+        timeout_seconds=o.timeout_seconds if o.HasField("timeout_seconds") else None,
+        node_names=frozenset(o.node_names) if o.has_node_names else None,
+    )
+
+
+def delete_options(o: api_pb2.DeleteOptions) -> DeleteOptions:
+    return DeleteOptions(
+        grace_period_seconds=(
+            o.grace_period_seconds if o.HasField("grace_period_seconds") else None
+        ),
+        preconditions_uid=o.preconditions_uid if o.HasField("preconditions_uid") else None,
+        preconditions_resource_version=(
+            o.preconditions_resource_version
+            if o.HasField("preconditions_resource_version")
+            else None
+        ),
+        propagation_policy=o.propagation_policy if o.HasField("propagation_policy") else None,
+        dry_run=o.dry_run,
+    )
+
+
+def _rv(obj: Mapping[str, Any]) -> int:
+    rv = (obj.get("metadata") or {}).get("resourceVersion") or 0
+    try:
+        return int(rv)
+    except (TypeError, ValueError):
+        return 0
+
+
+def raw_object(item: Any) -> api_pb2.RawObject:
+    """An object for the wire: stored bytes pass through (anything with ``data`` and
+    ``resource_version``, such as the core's RawObject); a decoded dict is encoded."""
+    if isinstance(item, Mapping):
+        return api_pb2.RawObject(data=pack(item), resource_version=_rv(item))
+    return api_pb2.RawObject(data=bytes(item.data), resource_version=int(item.resource_version))
+
+
+def _list_response(result: Any) -> api_pb2.ListResponse:
+    resp = api_pb2.ListResponse(
+        kind=result.kind,
+        api_version=result.api_version,
+        resource_version=str(result.resource_version),
+        items=[raw_object(i) for i in result.items],
+    )
+    setattr(resp, "continue", result.continue_ or "")
+    if result.remaining_item_count is not None:
+        resp.remaining_item_count = result.remaining_item_count
+    return resp
+
+
+def _batch_response(result: Any) -> api_pb2.BatchResponse:
+    items = []
+    for obj, err in zip(result.objects, result.errors, strict=True):
+        if err is not None:
+            items.append(api_pb2.BatchItem(status=pack(err.to_status())))
+        elif obj is None:
+            items.append(api_pb2.BatchItem())
+        else:
+            items.append(api_pb2.BatchItem(object=raw_object(obj)))
+    return api_pb2.BatchResponse(items=items)
+
+
+def _watch_event(event: Any) -> api_pb2.WatchEvent:
+    """A core watch event (``RawWatchEvent``: ``object`` a RawObject, ERROR's ``status`` a
+    dict) or a client-shaped ``WatchEvent`` (``object`` a dict) for the wire."""
+    etype = str(getattr(event.type, "value", event.type))
+    if etype == "ERROR":
+        status = getattr(event, "status", None) or event.object
+        return api_pb2.WatchEvent(type=etype, status=pack(status))
+    return api_pb2.WatchEvent(type=etype, object=raw_object(event.object))
+
+
+def _token(context: Any) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+    return None
+
+
+class GrpcServer:
+    """``kubemu.v1.API`` served on ``address`` (``host:port``, port 0 picks a free one, or
+    ``unix:/path``) with grpc.aio. ``await start()``, then :attr:`port` is the bound port;
+    ``await stop()`` ends it."""
+
+    def __init__(
+        self,
+        apiserver: Any,
+        address: str = "127.0.0.1:7443",
+        *,
+        authenticate: Authenticate | None = None,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        self.apiserver = apiserver
+        self.address = address
+        self.port = 0
+        self.max_receive_bytes = max_request_bytes + ENVELOPE_MARGIN
+        if authenticate is None:
+            authenticate = getattr(apiserver, "authenticate", None)
+        if authenticate is None and getattr(apiserver, "authenticator", None) is not None:
+            authenticate = apiserver.authenticator.authenticate
+        self._authenticate: Authenticate | None = authenticate
+        self._server: Any = None
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", self.max_receive_bytes),
+                ("grpc.max_send_message_length", -1),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        server.add_generic_rpc_handlers((self._handler(),))
+        self.port = server.add_insecure_port(self.address)
+        if not self.address.startswith("unix:") and self.port == 0:
+            raise OSError(f"cannot listen on {self.address}")
+        await server.start()
+        self._server = server
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        if self._server is not None:
+            await self._server.stop(grace)
+            self._server = None
+
+    async def wait_for_termination(self) -> None:
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+    @property
+    def target(self) -> str:
+        """The address clients dial (the bound port substituted)."""
+        if self.address.startswith("unix:"):
+            return self.address
+        host = self.address.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    # Plumbing
+
+    def _handler(self) -> Any:
+        unary: dict[str, tuple[type[Message], Callable[[Any, Any], Awaitable[Message]]]] = {
+            "Create": (api_pb2.CreateRequest, self._create),
+            "Get": (api_pb2.GetRequest, self._get),
+            "List": (api_pb2.ListRequest, self._list),
+            "Update": (api_pb2.UpdateRequest, self._update),
+            "UpdateStatus": (api_pb2.UpdateRequest, self._update_status),
+            "Patch": (api_pb2.PatchRequest, self._patch),
+            "Delete": (api_pb2.DeleteRequest, self._delete),
+            "DeleteCollection": (api_pb2.DeleteCollectionRequest, self._delete_collection),
+            "Bind": (api_pb2.BindRequest, self._bind),
+            "CreateMany": (api_pb2.CreateManyRequest, self._create_many),
+            "BindMany": (api_pb2.BindManyRequest, self._bind_many),
+            "UpdateMany": (api_pb2.UpdateManyRequest, self._update_many),
+        }
+        handlers = {
+            name: grpc.unary_unary_rpc_method_handler(self._unary(cls, fn))
+            for name, (cls, fn) in unary.items()
+        }
+        handlers["Watch"] = grpc.unary_stream_rpc_method_handler(self._watch)
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+    async def _user(self, context: Any) -> Any:
+        if self._authenticate is None:
+            return None
+        user = self._authenticate(_token(context))
+        if inspect.isawaitable(user):
+            user = await user
+        return user
+
+    @staticmethod
+    def _as_status_error(e: BaseException) -> StatusError:
+        if isinstance(e, StatusError):
+            return e
+        if isinstance(e, DecodeError):
+            return StatusError.bad_request(f"malformed request: {e}")
+        log.exception("internal error serving a request", exc_info=e)
+        return StatusError.internal_error(e)
+
+    @staticmethod
+    async def _abort(context: Any, err: StatusError) -> None:
+        code = getattr(grpc.StatusCode, err.grpc_code, grpc.StatusCode.UNKNOWN)
+        await context.abort(
+            code, err.message, trailing_metadata=((STATUS_TRAILER, pack(err.to_status())),)
+        )
+
+    def _unary(
+        self, cls: type[Message], fn: Callable[[Any, Any], Awaitable[Message]]
+    ) -> Callable[[bytes, Any], Awaitable[bytes]]:
+        async def handle(raw: bytes, context: Any) -> bytes:
+            try:
+                request = cls.FromString(raw)
+                user = await self._user(context)
+                response = await fn(request, user)
+                return response.SerializeToString()
+            except Exception as e:  # the server never dies on a request
+                err = self._as_status_error(e)
+            await self._abort(context, err)
+            raise AssertionError("unreachable: abort raises")
+
+        return handle
+
+    # Verbs
+
+    async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message:
+        obj = await self.apiserver.create(
+            r.resource, r.namespace, r.object, dry_run=r.dry_run, user=user
+        )
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _get(self, r: api_pb2.GetRequest, user: Any) -> Message:
+        obj = await self.apiserver.get(r.resource, r.namespace, r.name, user=user)
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message:
+        result = await self.apiserver.list(
+            r.resource, r.namespace, list_options(r.options), user=user
+        )
+        return _list_response(result)
+
+    async def _update(self, r: api_pb2.UpdateRequest, user: Any) -> Message:
+        obj = await self.apiserver.update(r.resource, r.namespace, r.object, user=user)
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _update_status(self, r: api_pb2.UpdateRequest, user: Any) -> Message:
+        obj = await self.apiserver.update_status(r.resource, r.namespace, r.object, user=user)
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message:
+        try:
+            patch_type = PatchType(r.patch_type or PatchType.MERGE)
+        except ValueError:
+            raise StatusError(
+                "UnsupportedMediaType",
+                415,
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {', '.join(p.value for p in PatchType)}",
+            ) from None
+        try:
+            json.loads(r.patch)
+        except ValueError as e:
+            raise StatusError.bad_request(f"error decoding patch: {e}") from None
+        obj = await self.apiserver.patch(
+            r.resource,
+            r.namespace,
+            r.name,
+            r.patch,
+            patch_type,
+            subresource=r.subresource,
+            user=user,
+        )
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _delete(self, r: api_pb2.DeleteRequest, user: Any) -> Message:
+        obj = await self.apiserver.delete(
+            r.resource, r.namespace, r.name, delete_options(r.options), user=user
+        )
+        return api_pb2.ObjectResponse(object=raw_object(obj))
+
+    async def _delete_collection(self, r: api_pb2.DeleteCollectionRequest, user: Any) -> Message:
+        result = await self.apiserver.delete_collection(
+            r.resource,
+            r.namespace,
+            list_options(r.options),
+            delete_options(r.delete_options),
+            user=user,
+        )
+        return _list_response(result)
+
+    async def _bind(self, r: api_pb2.BindRequest, user: Any) -> Message:
+        binding: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": r.name, "namespace": r.namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": r.node_name},
+        }
+        if r.uid:
+            binding["metadata"]["uid"] = r.uid
+        await self.apiserver.bind(r.namespace, r.name, binding, user=user)
+        return api_pb2.BindResponse()
+
+    async def _create_many(self, r: api_pb2.CreateManyRequest, user: Any) -> Message:
+        objs = list(r.objects)
+        result = await self.apiserver.create_many(r.resource, r.namespace, objs, user=user)
+        return _batch_response(result)
+
+    async def _bind_many(self, r: api_pb2.BindManyRequest, user: Any) -> Message:
+        bindings = [(b.namespace, b.name, b.node_name) for b in r.bindings]
+        result = await self.apiserver.bind_many(bindings, user=user)
+        return _batch_response(result)
+
+    async def _update_many(self, r: api_pb2.UpdateManyRequest, user: Any) -> Message:
+        objs = list(r.objects)
+        result = await self.apiserver.update_many(r.resource, objs, user=user)
+        return _batch_response(result)
+
+    async def _watch(self, raw: bytes, context: Any) -> AsyncIterator[bytes]:
+        try:
+            r = api_pb2.WatchRequest.FromString(raw)
+            user = await self._user(context)
+            stream = await self.apiserver.watch(
+                r.resource, r.namespace, list_options(r.options), user=user
+            )
+        except Exception as e:
+            err = self._as_status_error(e)
+            await self._abort(context, err)
+            return
+        try:
+            await context.send_initial_metadata(((WATCH_STARTED, "started"),))
+            try:
+                async for event in stream:
+                    yield _watch_event(event).SerializeToString()
+            except Exception as e:  # a failing stream ends with an ERROR event
+                status = pack(self._as_status_error(e).to_status())
+                yield api_pb2.WatchEvent(type="ERROR", status=status).SerializeToString()
+        finally:
+            await stream.close()

@@ -1,0 +1,497 @@
+"""Watch fan-out: one store watch per resource, shared by every client stream of it.
+
+A :class:`ResourceHub` runs one store watch on a resource's prefix, decodes each event once,
+computes its labels and selectable fields once, and offers it to the client streams that can
+match: streams are indexed by the exact field value they select on (``spec.nodeName=n``, or
+every name of ``node_names`` for a node pool), else by namespace, else kept in an unindexed set.
+A filter is applied to the new and (for modifications) the previous state, as kube-apiserver's
+watch cache does: an object that leaves a stream's selection is sent as DELETED (its previous
+content with the event's resourceVersion), one that enters it as ADDED.
+
+The hub keeps the last :attr:`WatchFanout.buffer_size` events, so a client that watches from a
+recent resourceVersion (an informer after its list) joins the shared stream; a client from an
+older, uncompacted revision gets a private hub on its own store watch. Each client stream has a
+bounded queue: one that falls :attr:`WatchFanout.queue_size` events behind is sent an ERROR event
+with a Gone Status and closed; the hub never waits for it.
+
+Events carry the stored bytes (:class:`RawObject`), never re-encoded; consumers decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.apiserver.storage import Storage, StorageCompacted, StoredEvent, WatchSubscription
+from kubemu.objects.errors import StatusError
+from kubemu.objects.fields import FieldSelector
+from kubemu.objects.kinds.base import Kind
+from kubemu.objects.labels import Selector
+
+if TYPE_CHECKING:
+    from kubemu.apiserver.metrics import Metrics
+
+__all__ = [
+    "ADDED",
+    "BOOKMARK",
+    "DELETED",
+    "ERROR",
+    "MODIFIED",
+    "RawObject",
+    "RawWatchEvent",
+    "ResourceHub",
+    "ServerWatch",
+    "WatchFanout",
+    "WatchFilter",
+]
+
+ADDED: Final = "ADDED"
+MODIFIED: Final = "MODIFIED"
+DELETED: Final = "DELETED"
+BOOKMARK: Final = "BOOKMARK"
+ERROR: Final = "ERROR"
+
+Obj = dict[str, Any]
+
+
+class RawObject:
+    """An object as stored (msgpack without resourceVersion) and its resourceVersion."""
+
+    __slots__ = ("data", "resource_version")
+
+    def __init__(self, data: bytes, resource_version: int) -> None:
+        self.data = data
+        self.resource_version = resource_version
+
+    def __repr__(self) -> str:
+        return f"RawObject(<{len(self.data)} bytes>, {self.resource_version})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, RawObject)
+            and other.data == self.data
+            and other.resource_version == self.resource_version
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def decode(self) -> Obj:
+        obj = decode_trusted(self.data)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        meta["resourceVersion"] = str(self.resource_version)
+        return obj
+
+
+@dataclass(frozen=True, slots=True)
+class RawWatchEvent:
+    """``type`` ADDED/MODIFIED/DELETED/BOOKMARK carry ``object``; ERROR carries ``status``."""
+
+    type: str
+    object: RawObject | None = None
+    status: Obj | None = None
+
+    def decode(self) -> Obj:
+        if self.object is not None:
+            return self.object.decode()
+        return dict(self.status or {})
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFilter:
+    namespace: str = ""
+    labels: Selector = field(default_factory=Selector.everything)
+    fields: FieldSelector = field(default_factory=FieldSelector)
+    node_names: frozenset[str] | None = None
+
+    @property
+    def trivial(self) -> bool:
+        """Passes or fails the same for every state of one object (namespace never changes)."""
+        return self.labels.empty and self.fields.empty and self.node_names is None
+
+    def matches(self, namespace: str, labels: Any, fields: dict[str, str]) -> bool:
+        if self.namespace and namespace != self.namespace:
+            return False
+        if not self.labels.empty and not self.labels.matches(
+            labels if isinstance(labels, dict) else {}
+        ):
+            return False
+        if not self.fields.empty and not self.fields.matches(fields):
+            return False
+        return self.node_names is None or fields.get("spec.nodeName", "") in self.node_names
+
+    def index_keys(self) -> list[tuple[str, str]]:
+        if self.node_names is not None:
+            return [("spec.nodeName", n) for n in self.node_names]
+        for t in self.fields.terms:
+            if t.equal:
+                return [(t.field, t.value)]
+        if self.namespace:
+            return [("metadata.namespace", self.namespace)]
+        return []
+
+
+class _State:
+    """One state of an object, decoded once for every stream."""
+
+    __slots__ = ("fields", "labels", "namespace")
+
+    def __init__(self, kind: Kind, data: bytes) -> None:
+        obj = decode_trusted(data)
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
+        self.namespace: str = meta.get("namespace") or ""
+        self.labels: Any = meta.get("labels") or {}
+        self.fields: dict[str, str] = kind.fields(obj)
+
+
+class ServerWatch:
+    """One client's watch stream: async-iterate for :class:`RawWatchEvent`; ``close()`` ends it."""
+
+    def __init__(
+        self,
+        fanout: WatchFanout,
+        kind: Kind,
+        flt: WatchFilter,
+        *,
+        after_revision: int,
+        bookmarks: bool,
+        timeout: float | None,
+        initial: Iterable[RawWatchEvent] = (),
+    ) -> None:
+        self.fanout = fanout
+        self.kind = kind
+        self.filter = flt
+        self.after_revision = after_revision
+        self.last_revision = after_revision
+        self.bookmarks = bookmarks
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.hub: ResourceHub | None = None
+        self._initial: deque[RawWatchEvent] = deque(initial)
+        self._queue: deque[RawWatchEvent] = deque()
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._ended = False
+        self._next_bookmark: float | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def offer(self, ev: RawWatchEvent) -> None:
+        if self._closed:
+            return
+        if len(self._queue) >= self.fanout.queue_size:
+            self._queue.clear()
+            err = StatusError.gone(
+                f"watch of {self.kind.group_resource} fell behind: more than "
+                f"{self.fanout.queue_size} events pending; relist"
+            )
+            self._queue.append(RawWatchEvent(ERROR, status=err.to_status()))
+            self._detach()
+        else:
+            self._queue.append(ev)
+            if ev.object is not None:
+                self.last_revision = ev.object.resource_version
+        self._ready.set()
+
+    def fail(self, err: StatusError) -> None:
+        """End the stream with an ERROR event (the hub's store watch failed)."""
+        if self._closed:
+            return
+        self._queue.append(RawWatchEvent(ERROR, status=err.to_status()))
+        self._detach()
+        self._ready.set()
+
+    def _detach(self) -> None:
+        self._closed = True
+        hub, self.hub = self.hub, None
+        if hub is not None:
+            hub.remove(self)
+
+    async def close(self) -> None:
+        self._detach()
+        self._ended = True
+        self._ready.set()
+
+    def _bookmark(self) -> RawWatchEvent | None:
+        hub = self.hub
+        if hub is None:
+            return None
+        hub.request_progress()
+        rv = max(hub.progress_revision, self.last_revision)
+        if rv <= 0:
+            return None
+        self.last_revision = rv
+        doc = {"kind": self.kind.kind, "apiVersion": self.kind.api_version, "metadata": {}}
+        return RawWatchEvent(BOOKMARK, RawObject(encode(doc), rv))
+
+    def __aiter__(self) -> ServerWatch:
+        return self
+
+    async def __anext__(self) -> RawWatchEvent:
+        if self._initial:
+            return self._initial.popleft()
+        interval = self.fanout.bookmark_interval
+        if self._next_bookmark is None:
+            self._next_bookmark = time.monotonic() + interval
+        while True:
+            if self._ended:
+                raise StopAsyncIteration
+            if self._queue:
+                ev = self._queue.popleft()
+                self.fanout.count_event(self.kind)
+                if ev.type == ERROR:
+                    self._ended = True
+                return ev
+            if self._closed:
+                self._ended = True
+                raise StopAsyncIteration
+            self._ready.clear()
+            now = time.monotonic()
+            wait: float | None = None
+            if self.bookmarks:
+                wait = max(self._next_bookmark - now, 0.0)
+            if self.deadline is not None:
+                left = max(self.deadline - now, 0.0)
+                wait = left if wait is None else min(wait, left)
+            if wait is None:
+                await self._ready.wait()
+                continue
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), wait)
+            now = time.monotonic()
+            if self._queue:
+                continue
+            if self.deadline is not None and now >= self.deadline:
+                self._detach()
+                self._ended = True
+                raise StopAsyncIteration
+            if self.bookmarks and now >= self._next_bookmark:
+                self._next_bookmark = now + interval
+                bm = self._bookmark()
+                if bm is not None:
+                    return bm
+
+
+class ResourceHub:
+    """One store watch of one resource, fanned out to :class:`ServerWatch` streams."""
+
+    def __init__(
+        self, fanout: WatchFanout, kind: Kind, start_revision: int, *, shared: bool
+    ) -> None:
+        self.fanout = fanout
+        self.kind = kind
+        self.shared = shared
+        self.floor = start_revision - 1
+        """Every event after this revision is in the buffer or still to come."""
+        self.dispatched = start_revision - 1
+        self.buffer: deque[tuple[StoredEvent, _State, _State | None]] = deque()
+        self.unindexed: set[ServerWatch] = set()
+        self.index: dict[tuple[str, str], set[ServerWatch]] = {}
+        self.index_fields: dict[str, int] = {}
+        self.complex_filters = 0
+        self.count = 0
+        self.sub: WatchSubscription = fanout.storage.watch(kind.prefix(), start_revision)
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def progress_revision(self) -> int:
+        return max(self.dispatched, self.sub.progress_revision)
+
+    def request_progress(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sub.request_progress()
+
+    def add(self, stream: ServerWatch) -> None:
+        """Subscribe ``stream`` (its ``after_revision`` ≥ :attr:`floor`): replay the buffered
+        events it has not seen, then live ones."""
+        stream.hub = self
+        keys = stream.filter.index_keys()
+        if keys:
+            for k in keys:
+                self.index.setdefault(k, set()).add(stream)
+            f = keys[0][0]
+            self.index_fields[f] = self.index_fields.get(f, 0) + 1
+        else:
+            self.unindexed.add(stream)
+        if not stream.filter.trivial:
+            self.complex_filters += 1
+        self.count += 1
+        self.fanout.watchers_changed(self.kind, +1)
+        if stream.after_revision < self.dispatched:
+            for ev, new, old in self.buffer:
+                if ev.revision > stream.after_revision:
+                    self._offer(stream, ev, new, old)
+
+    def remove(self, stream: ServerWatch) -> None:
+        keys = stream.filter.index_keys()
+        if keys:
+            for k in keys:
+                s = self.index.get(k)
+                if s is not None:
+                    s.discard(stream)
+                    if not s:
+                        del self.index[k]
+            f = keys[0][0]
+            self.index_fields[f] -= 1
+            if not self.index_fields[f]:
+                del self.index_fields[f]
+        else:
+            self.unindexed.discard(stream)
+        if not stream.filter.trivial:
+            self.complex_filters -= 1
+        self.count -= 1
+        self.fanout.watchers_changed(self.kind, -1)
+        if self.count == 0:
+            self.stop()
+
+    def stop(self) -> None:
+        self.fanout.hub_stopped(self)
+        self.sub.close()
+        self.task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            async for batch in self.sub:
+                for ev in batch:
+                    self._dispatch(ev)
+        except StorageCompacted as e:
+            self._fail(StatusError.too_old_resource_version(e.requested, e.compact_revision))
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # never leave streams hanging
+            self._fail(StatusError.internal_error(e))
+        else:
+            self._fail(StatusError.gone("the watch of the store ended; relist"))
+
+    def _fail(self, err: StatusError) -> None:
+        self.fanout.hub_stopped(self)
+        streams = list(self.unindexed) + [s for ss in self.index.values() for s in ss]
+        for s in set(streams):
+            s.fail(err)
+        self.sub.close()
+
+    def _needs_old(self) -> bool:
+        if self.complex_filters:
+            return True
+        return any(f != "metadata.namespace" for f in self.index_fields)
+
+    def _dispatch(self, ev: StoredEvent) -> None:
+        kind = self.kind
+        if not ev.value:  # a delete whose previous value is no longer known
+            self.dispatched = ev.revision
+            return
+        new = _State(kind, ev.value)
+        old: _State | None = None
+        if ev.type == "PUT" and ev.prev_value is not None and self._needs_old():
+            old = _State(kind, ev.prev_value)
+        self.dispatched = ev.revision
+        if self.fanout.buffer_size:
+            self.buffer.append((ev, new, old))
+            if len(self.buffer) > self.fanout.buffer_size:
+                gone, _, _ = self.buffer.popleft()
+                self.floor = gone.revision
+        else:
+            self.floor = ev.revision
+        if not self.count:
+            return
+        if self.unindexed:
+            targets: set[ServerWatch] = set(self.unindexed)
+        else:
+            targets = set()
+        for f in self.index_fields:
+            value = new.namespace if f == "metadata.namespace" else new.fields.get(f, "")
+            s = self.index.get((f, value))
+            if s:
+                targets |= s
+            if old is not None and f != "metadata.namespace":
+                s = self.index.get((f, old.fields.get(f, "")))
+                if s:
+                    targets |= s
+        for stream in targets:
+            self._offer(stream, ev, new, old)
+
+    @staticmethod
+    def _offer(stream: ServerWatch, ev: StoredEvent, new: _State, old: _State | None) -> None:
+        if ev.revision <= stream.after_revision:
+            return
+        flt = stream.filter
+        if ev.type == "DELETE":
+            if flt.matches(new.namespace, new.labels, new.fields):
+                stream.offer(RawWatchEvent(DELETED, RawObject(ev.value, ev.revision)))
+            return
+        cur = flt.matches(new.namespace, new.labels, new.fields)
+        if ev.prev_value is None:
+            if cur:
+                stream.offer(RawWatchEvent(ADDED, RawObject(ev.value, ev.revision)))
+            return
+        if flt.trivial or old is None:
+            was = cur
+        else:
+            was = flt.matches(old.namespace, old.labels, old.fields)
+        if cur and was:
+            stream.offer(RawWatchEvent(MODIFIED, RawObject(ev.value, ev.revision)))
+        elif cur:
+            stream.offer(RawWatchEvent(ADDED, RawObject(ev.value, ev.revision)))
+        elif was:
+            stream.offer(RawWatchEvent(DELETED, RawObject(ev.prev_value, ev.revision)))
+
+
+class WatchFanout:
+    """The hubs of every resource, started on their first subscriber."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        metrics: Metrics | None = None,
+        queue_size: int = 10_000,
+        buffer_size: int = 10_000,
+        bookmark_interval: float = 60.0,
+    ) -> None:
+        self.storage = storage
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.buffer_size = buffer_size
+        self.bookmark_interval = bookmark_interval
+        self.hubs: dict[Kind, ResourceHub] = {}
+
+    def subscribe(self, stream: ServerWatch) -> None:
+        """Attach ``stream`` to the resource's shared hub (starting it), or to a private hub
+        from its revision when the shared one no longer covers it."""
+        kind = stream.kind
+        hub = self.hubs.get(kind)
+        start = stream.after_revision + 1
+        if hub is None:
+            hub = self.hubs[kind] = ResourceHub(self, kind, start, shared=True)
+        elif stream.after_revision < hub.floor:
+            hub = ResourceHub(self, kind, start, shared=False)
+        hub.add(stream)
+
+    def hub_stopped(self, hub: ResourceHub) -> None:
+        if self.hubs.get(hub.kind) is hub:
+            del self.hubs[hub.kind]
+
+    def watchers_changed(self, kind: Kind, delta: int) -> None:
+        if self.metrics is not None:
+            self.metrics.registered_watchers.labels(kind.group_resource).inc(delta)
+
+    def count_event(self, kind: Kind) -> None:
+        if self.metrics is not None:
+            self.metrics.watch_events.labels(kind.group_resource).inc()
+
+    async def close(self) -> None:
+        for hub in list(self.hubs.values()):
+            hub.stop()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await hub.task

@@ -1,0 +1,347 @@
+"""``GrpcClient``: the :class:`~kubemu.client.interface.Client` protocol over gRPC
+(proto/kubemu/v1, grpc.aio).
+
+Errors come back as the same :class:`StatusError` the in-process client raises: the server puts
+the whole ``Status`` (msgpack) in the ``kubemu-status-bin`` trailing metadata. When a failure has
+no Status (the transport refused a message over its size limit, the server is unreachable, a
+deadline passed) the error is built from the gRPC code: ``RequestEntityTooLarge``,
+``ServiceUnavailable``, ``Timeout``, ``InternalError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]
+from google.protobuf.message import Message
+
+from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
+from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.client.interface import (
+    BatchResult,
+    DeleteOptions,
+    EventType,
+    ListOptions,
+    Obj,
+    ObjList,
+    PatchType,
+    WatchEvent,
+)
+from kubemu.objects.errors import StatusError
+
+__all__ = ["GrpcClient", "GrpcWatchStream", "status_error_from_rpc"]
+
+DEFAULT_ADDRESS = f"127.0.0.1:{DEFAULT_GRPC_PORT}"
+
+
+def status_error_from_rpc(e: Any) -> StatusError:
+    """The StatusError of a failed call (``grpc.aio.AioRpcError``)."""
+    for key, value in e.trailing_metadata() or ():
+        if key == STATUS_TRAILER:
+            try:
+                return StatusError.from_status(decode_trusted(bytes(value)))
+            except Exception:
+                break
+    code = e.code()
+    details = e.details() or str(code)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return StatusError.request_entity_too_large(details)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return StatusError.service_unavailable(details)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return StatusError.timeout(details)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return StatusError.unauthorized(details)
+    return StatusError.internal_error(details)
+
+
+def _decode(raw: api_pb2.RawObject) -> Obj:
+    obj = decode_trusted(raw.data)
+    if raw.resource_version:
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        meta["resourceVersion"] = str(raw.resource_version)
+    return obj
+
+
+def _list_options(o: ListOptions | None) -> api_pb2.ListOptions:
+    o = o or ListOptions()
+    msg = api_pb2.ListOptions(
+        label_selector=o.label_selector,
+        field_selector=o.field_selector,
+        limit=o.limit,
+        resource_version=o.resource_version,
+        resource_version_match=o.resource_version_match,
+        allow_watch_bookmarks=o.allow_watch_bookmarks,
+        has_node_names=o.node_names is not None,
+        node_names=sorted(o.node_names or ()),
+    )
+    setattr(msg, "continue", o.continue_)
+    if o.timeout_seconds is not None:
+        msg.timeout_seconds = o.timeout_seconds
+    return msg
+
+
+def _delete_options(o: DeleteOptions | None) -> api_pb2.DeleteOptions:
+    o = o or DeleteOptions()
+    msg = api_pb2.DeleteOptions(dry_run=o.dry_run)
+    if o.grace_period_seconds is not None:
+        msg.grace_period_seconds = o.grace_period_seconds
+    if o.preconditions_uid is not None:
+        msg.preconditions_uid = o.preconditions_uid
+    if o.preconditions_resource_version is not None:
+        msg.preconditions_resource_version = o.preconditions_resource_version
+    if o.propagation_policy is not None:
+        msg.propagation_policy = o.propagation_policy
+    return msg
+
+
+def _obj_list(r: api_pb2.ListResponse) -> ObjList:
+    return ObjList(
+        kind=r.kind,
+        api_version=r.api_version,
+        resource_version=r.resource_version,
+        items=[_decode(i) for i in r.items],
+        continue_=getattr(r, "continue"),
+        remaining_item_count=(
+            r.remaining_item_count if r.HasField("remaining_item_count") else None
+        ),
+    )
+
+
+def _batch(r: api_pb2.BatchResponse) -> BatchResult:
+    result = BatchResult()
+    for item in r.items:
+        if item.status:
+            result.objects.append(None)
+            result.errors.append(StatusError.from_status(decode_trusted(item.status)))
+        else:
+            result.objects.append(_decode(item.object) if item.HasField("object") else None)
+            result.errors.append(None)
+    return result
+
+
+class GrpcWatchStream:
+    """An open watch over gRPC: async-iterate for :class:`WatchEvent`; ``close()`` cancels.
+
+    A transport failure mid-stream (server gone, stream refused) ends the stream with an ERROR
+    event carrying its Status, so a reader handles it as any other watch error (relist)."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._closed = False
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[WatchEvent]:
+        try:
+            async for event in self._call:
+                if event.type == EventType.ERROR:
+                    yield WatchEvent(EventType.ERROR, decode_trusted(event.status))
+                    return
+                yield WatchEvent(EventType(event.type), _decode(event.object))
+        except grpc.aio.AioRpcError as e:
+            if self._closed or e.code() == grpc.StatusCode.CANCELLED:
+                return
+            yield WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
+        except grpc.aio.UsageError:  # iterated after cancel
+            return
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._call.cancel()
+
+
+class GrpcClient:
+    """The apiserver's API over gRPC. ``address``: ``host:port`` or ``unix:/path``;
+    ``token``: sent as ``authorization: Bearer <token>``."""
+
+    def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None) -> None:
+        self.address = address
+        self._metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token else ()
+        )
+        self._channel: Any = None
+        self._stubs: dict[str, Any] = {}
+
+    def _stub(self, method: str, response: type[Message], stream: bool = False) -> Any:
+        stub = self._stubs.get(method)
+        if stub is None:
+            if self._channel is None:
+                self._channel = grpc.aio.insecure_channel(
+                    self.address,
+                    options=[
+                        ("grpc.max_receive_message_length", -1),
+                        ("grpc.max_send_message_length", -1),
+                    ],
+                )
+            factory = self._channel.unary_stream if stream else self._channel.unary_unary
+            stub = factory(
+                f"/{SERVICE}/{method}",
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=response.FromString,
+            )
+            self._stubs[method] = stub
+        return stub
+
+    async def _call(self, method: str, request: Message, response: type[Message]) -> Any:
+        try:
+            return await self._stub(method, response)(request, metadata=self._metadata)
+        except grpc.aio.AioRpcError as e:
+            raise status_error_from_rpc(e) from None
+
+    async def _object(self, method: str, request: Message) -> Obj:
+        r = await self._call(method, request, api_pb2.ObjectResponse)
+        return _decode(r.object)
+
+    # The Client protocol
+
+    async def create(
+        self, resource: str, namespace: str, obj: Obj, *, dry_run: bool = False
+    ) -> Obj:
+        request = api_pb2.CreateRequest(
+            resource=resource, namespace=namespace, object=encode(obj), dry_run=dry_run
+        )
+        return await self._object("Create", request)
+
+    async def get(self, resource: str, namespace: str, name: str) -> Obj:
+        request = api_pb2.GetRequest(resource=resource, namespace=namespace, name=name)
+        return await self._object("Get", request)
+
+    async def list(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> ObjList:
+        request = api_pb2.ListRequest(
+            resource=resource, namespace=namespace, options=_list_options(options)
+        )
+        return _obj_list(await self._call("List", request, api_pb2.ListResponse))
+
+    async def update(self, resource: str, namespace: str, obj: Obj) -> Obj:
+        request = api_pb2.UpdateRequest(resource=resource, namespace=namespace, object=encode(obj))
+        return await self._object("Update", request)
+
+    async def update_status(self, resource: str, namespace: str, obj: Obj) -> Obj:
+        request = api_pb2.UpdateRequest(resource=resource, namespace=namespace, object=encode(obj))
+        return await self._object("UpdateStatus", request)
+
+    async def patch(
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        patch: bytes | Obj | Sequence[Obj],
+        patch_type: PatchType = PatchType.MERGE,
+        *,
+        subresource: str = "",
+    ) -> Obj:
+        body = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
+        request = api_pb2.PatchRequest(
+            resource=resource,
+            namespace=namespace,
+            name=name,
+            patch_type=str(patch_type),
+            patch=body,
+            subresource=subresource,
+        )
+        return await self._object("Patch", request)
+
+    async def delete(
+        self, resource: str, namespace: str, name: str, options: DeleteOptions | None = None
+    ) -> Obj:
+        request = api_pb2.DeleteRequest(
+            resource=resource, namespace=namespace, name=name, options=_delete_options(options)
+        )
+        return await self._object("Delete", request)
+
+    async def delete_collection(
+        self,
+        resource: str,
+        namespace: str,
+        options: ListOptions | None = None,
+        delete_options: DeleteOptions | None = None,
+    ) -> ObjList:
+        request = api_pb2.DeleteCollectionRequest(
+            resource=resource,
+            namespace=namespace,
+            options=_list_options(options),
+            delete_options=_delete_options(delete_options),
+        )
+        return _obj_list(await self._call("DeleteCollection", request, api_pb2.ListResponse))
+
+    async def watch(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> GrpcWatchStream:
+        """Returns once the server has established the watch; errors such as Gone (a
+        compacted resourceVersion) raise here, as with the in-process client."""
+        request = api_pb2.WatchRequest(
+            resource=resource, namespace=namespace, options=_list_options(options)
+        )
+        call = self._stub("Watch", api_pb2.WatchEvent, stream=True)(
+            request, metadata=self._metadata
+        )
+        try:
+            initial = await call.initial_metadata()
+            started = any(k == WATCH_STARTED for k, _ in initial or ())
+            if not started:
+                code = await call.code()
+                if code != grpc.StatusCode.OK:
+                    trailing = await call.trailing_metadata()
+                    raise status_error_from_rpc(_Failed(code, await call.details(), trailing))
+        except grpc.aio.AioRpcError as e:
+            raise status_error_from_rpc(e) from None
+        return GrpcWatchStream(call)
+
+    async def bind(self, namespace: str, name: str, node_name: str, *, uid: str = "") -> None:
+        request = api_pb2.BindRequest(namespace=namespace, name=name, node_name=node_name, uid=uid)
+        await self._call("Bind", request, api_pb2.BindResponse)
+
+    async def create_many(self, resource: str, namespace: str, objs: Sequence[Obj]) -> BatchResult:
+        request = api_pb2.CreateManyRequest(
+            resource=resource, namespace=namespace, objects=[encode(o) for o in objs]
+        )
+        return _batch(await self._call("CreateMany", request, api_pb2.BatchResponse))
+
+    async def bind_many(self, bindings: Sequence[tuple[str, str, str]]) -> BatchResult:
+        request = api_pb2.BindManyRequest(
+            bindings=[
+                api_pb2.Binding(namespace=ns, name=n, node_name=node) for ns, n, node in bindings
+            ]
+        )
+        return _batch(await self._call("BindMany", request, api_pb2.BatchResponse))
+
+    async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
+        request = api_pb2.UpdateManyRequest(resource=resource, objects=[encode(o) for o in objs])
+        return _batch(await self._call("UpdateMany", request, api_pb2.BatchResponse))
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+            self._stubs.clear()
+
+    async def __aenter__(self) -> GrpcClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class _Failed:
+    """The parts of a finished call ``status_error_from_rpc`` reads."""
+
+    def __init__(self, code: Any, details: str, trailing: Any) -> None:
+        self._code, self._details, self._trailing = code, details, trailing
+
+    def code(self) -> Any:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+    def trailing_metadata(self) -> Any:
+        return self._trailing

@@ -1,0 +1,166 @@
+"""``InProcessClient``: the :class:`~kubemu.client.interface.Client` protocol over an
+:class:`~kubemu.apiserver.APIServer` in this process.
+
+Same validation, admission and watch code as over gRPC, without serialisation or network.
+Objects are copied on the way in (the server decodes a private copy) and decoded fresh on the
+way out, so callers never share state with the server.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from kubemu.apiserver.request import SYSTEM_ADMIN, UserInfo
+from kubemu.client.interface import (
+    BatchResult,
+    DeleteOptions,
+    EventType,
+    ListOptions,
+    Obj,
+    ObjList,
+    PatchType,
+    WatchEvent,
+)
+
+if TYPE_CHECKING:
+    from kubemu.apiserver.handlers import APIServer
+    from kubemu.apiserver.watch import ServerWatch
+
+__all__ = ["InProcessClient", "InProcessWatch"]
+
+
+class InProcessWatch:
+    """A :class:`~kubemu.client.interface.WatchStream` over a server stream."""
+
+    def __init__(self, stream: ServerWatch) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> InProcessWatch:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        ev = await self._stream.__anext__()
+        return WatchEvent(EventType(ev.type), ev.decode())
+
+    async def close(self) -> None:
+        await self._stream.close()
+
+
+class InProcessClient:
+    """Calls the apiserver core directly, as ``user`` (default ``system:admin``)."""
+
+    def __init__(self, apiserver: APIServer, user: UserInfo = SYSTEM_ADMIN) -> None:
+        self.apiserver = apiserver
+        self.user = user
+
+    async def create(
+        self, resource: str, namespace: str, obj: Obj, *, dry_run: bool = False
+    ) -> Obj:
+        return await self.apiserver.create(
+            resource, namespace, obj, user=self.user, dry_run=dry_run
+        )
+
+    async def get(self, resource: str, namespace: str, name: str) -> Obj:
+        return await self.apiserver.get(resource, namespace, name, user=self.user)
+
+    async def list(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> ObjList:
+        raw = await self.apiserver.list(resource, namespace, options, user=self.user)
+        # Decoding 100k objects creates millions of containers: pausing the cyclic GC (they
+        # hold no cycles) makes it ~4x faster.
+        paused = gc.isenabled() and len(raw.items) > 1000
+        if paused:
+            gc.disable()
+        try:
+            items = [item.decode() for item in raw.items]
+        finally:
+            if paused:
+                gc.enable()
+        return ObjList(
+            raw.kind,
+            raw.api_version,
+            raw.resource_version,
+            items,
+            raw.continue_,
+            raw.remaining_item_count,
+        )
+
+    async def update(self, resource: str, namespace: str, obj: Obj) -> Obj:
+        return await self.apiserver.update(resource, namespace, obj, user=self.user)
+
+    async def update_status(self, resource: str, namespace: str, obj: Obj) -> Obj:
+        return await self.apiserver.update_status(resource, namespace, obj, user=self.user)
+
+    async def patch(
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        patch: bytes | Obj | Sequence[Obj],
+        patch_type: PatchType = PatchType.MERGE,
+        *,
+        subresource: str = "",
+    ) -> Obj:
+        body = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
+        return await self.apiserver.patch(
+            resource,
+            namespace,
+            name,
+            body,
+            str(patch_type),
+            user=self.user,
+            subresource=subresource,
+        )
+
+    async def delete(
+        self, resource: str, namespace: str, name: str, options: DeleteOptions | None = None
+    ) -> Obj:
+        return await self.apiserver.delete(resource, namespace, name, options, user=self.user)
+
+    async def delete_collection(
+        self,
+        resource: str,
+        namespace: str,
+        options: ListOptions | None = None,
+        delete_options: DeleteOptions | None = None,
+    ) -> ObjList:
+        kind = self.apiserver.kind(resource)
+        items = await self.apiserver.delete_collection(
+            resource, namespace, options, delete_options, user=self.user
+        )
+        return ObjList(
+            kind.list_kind, kind.api_version, str(self.apiserver.storage.revision), items
+        )
+
+    async def watch(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> InProcessWatch:
+        stream = await self.apiserver.watch(resource, namespace, options, user=self.user)
+        return InProcessWatch(stream)
+
+    async def bind(self, namespace: str, name: str, node_name: str, *, uid: str = "") -> None:
+        binding: Obj = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
+        }
+        if uid:
+            binding["metadata"]["uid"] = uid
+        await self.apiserver.bind(namespace, name, binding, user=self.user)
+
+    async def create_many(self, resource: str, namespace: str, objs: Sequence[Obj]) -> BatchResult:
+        return await self.apiserver.create_many(resource, namespace, objs, user=self.user)
+
+    async def bind_many(self, bindings: Sequence[tuple[str, str, str]]) -> BatchResult:
+        return await self.apiserver.bind_many(bindings, user=self.user)
+
+    async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
+        return await self.apiserver.update_many(resource, objs, user=self.user)
+
+    async def close(self) -> None:
+        return None
