@@ -30,13 +30,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from kubemu.bench.real_etcd import RealEtcd, free_port
+from kubemu.bench.real_etcd import RealEtcd, ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 LOADGEN = REPO / "target" / "release" / "kubemu-etcd-bench"
@@ -56,22 +54,24 @@ def build_loadgen() -> Path:
     return LOADGEN
 
 
-class KubemuEtcd:
+class KubemuEtcd(ServerProcess):
     """``kubemu etcd`` as its own process on a free port, durable data dir under
     ``data_parent``."""
 
+    log_name = "kubemu.log"
+    stop_timeout = 30.0
+
     def __init__(self, data_parent: str | None, extra_args: tuple[str, ...] = ()) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="kubemu-etcd-", dir=data_parent)
+        super().__init__(data_parent, "kubemu-etcd-")
         self.address = f"127.0.0.1:{free_port()}"
-        self._log = open(Path(self._dir.name) / "kubemu.log", "wb")
-        self.proc = subprocess.Popen(
+        self.proc = proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "kubemu.cli.main",
                 "etcd",
                 "--data-dir",
-                str(Path(self._dir.name) / "data"),
+                str(self.dir / "data"),
                 "--listen-client-urls",
                 f"http://{self.address}",
                 *extra_args,
@@ -80,33 +80,11 @@ class KubemuEtcd:
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
-        while b"serving on" not in (Path(self._dir.name) / "kubemu.log").read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+        while "serving on" not in self.log():
+            if proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("kubemu etcd did not start")
+                raise RuntimeError(f"kubemu etcd did not start:\n{self.log()}")
             time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        self._dir.cleanup()
-
-    def __enter__(self) -> KubemuEtcd:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def drive(

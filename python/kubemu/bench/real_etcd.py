@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 ETCD = shutil.which("etcd")
 HEALTH = ("endpoint", "health")
@@ -28,8 +29,52 @@ def tmpfs_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-class RealEtcd:
+class ServerProcess:
+    """A server subprocess with its own temporary dir (data and ``log_name`` log inside).
+
+    Subclasses start ``self.proc`` writing to ``self._log``; ``stop()`` (or leaving the
+    ``with`` block) terminates it, kills it after ``stop_timeout`` and removes the dir."""
+
+    log_name = "server.log"
+    stop_timeout = 10.0
+
+    def __init__(self, data_parent: str | None, prefix: str) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix=prefix, dir=data_parent)
+        self.dir = Path(self._dir.name)
+        self._log = open(self.dir / self.log_name, "wb")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def log(self) -> str:
+        self._log.flush()
+        return (self.dir / self.log_name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RealEtcd(ServerProcess):
     """One-member etcd in a temporary data dir (under ``data_parent``), on free ports."""
+
+    log_name = "etcd.log"
 
     def __init__(
         self,
@@ -39,17 +84,16 @@ class RealEtcd:
     ) -> None:
         if not ETCD:
             raise RuntimeError("etcd is not installed (apt-get install etcd-server)")
-        self._dir = tempfile.TemporaryDirectory(prefix="kubemu-etcd-", dir=data_parent)
-        self._log = open(Path(self._dir.name) / "etcd.log", "wb")
+        super().__init__(data_parent, "kubemu-etcd-")
         client, peer = free_port(), free_port()
         self.address = f"127.0.0.1:{client}"
         peer_url = f"http://127.0.0.1:{peer}"
         client_url = f"http://{self.address}"
-        self.proc = subprocess.Popen(
+        self.proc = proc = subprocess.Popen(
             [
                 ETCD,
                 "--name=conf",
-                f"--data-dir={Path(self._dir.name) / 'data'}",
+                f"--data-dir={self.dir / 'data'}",
                 f"--listen-client-urls={client_url}",
                 f"--advertise-client-urls={client_url}",
                 f"--listen-peer-urls={peer_url}",
@@ -63,19 +107,19 @@ class RealEtcd:
             env={k: v for k, v in os.environ.items() if not k.startswith("ETCD")},
         )
         try:
-            self._wait_healthy(startup_timeout)
+            self._wait_healthy(proc, startup_timeout)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_healthy(self, timeout: float) -> None:
+    def _wait_healthy(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
         etcdctl = shutil.which("etcdctl")
         if not etcdctl:
             raise RuntimeError("etcdctl is not installed (apt-get install etcd-client)")
         deadline = time.monotonic() + timeout
         while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"etcd exited with {self.proc.returncode}:\n{self.log()}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"etcd exited with {proc.returncode}:\n{self.log()}")
             probe = subprocess.run(
                 [etcdctl, f"--endpoints={self.address}", "--command-timeout=2s", *HEALTH],
                 capture_output=True,
@@ -88,29 +132,3 @@ class RealEtcd:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"etcd not healthy after {timeout}s:\n{self.log()}")
             time.sleep(0.1)
-
-    def log(self) -> str:
-        self._log.flush()
-        return (Path(self._dir.name) / "etcd.log").read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        self._dir.cleanup()
-
-    def __enter__(self) -> RealEtcd:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
