@@ -23,7 +23,6 @@ with one (:class:`kubemu.apiserver.auth.Authenticator`).
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -173,8 +172,12 @@ class GrpcServer:
             ]
         )
         server.add_generic_rpc_handlers((self._handler(),))
-        self.port = server.add_insecure_port(self.address)
+        try:
+            self.port = server.add_insecure_port(self.address)
+        except RuntimeError:  # grpcio ≥ 1.60 raises where older versions returned 0
+            self.port = 0
         if not self.address.startswith("unix:") and self.port == 0:
+            await server.stop(None)
             raise OSError(f"cannot listen on {self.address}")
         await server.start()
         self._server = server
@@ -287,25 +290,13 @@ class GrpcServer:
         return api_pb2.ObjectResponse(object=raw_object(obj))
 
     async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message:
-        try:
-            patch_type = PatchType(r.patch_type or PatchType.MERGE)
-        except ValueError:
-            raise StatusError(
-                "UnsupportedMediaType",
-                415,
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: {', '.join(p.value for p in PatchType)}",
-            ) from None
-        try:
-            json.loads(r.patch)
-        except ValueError as e:
-            raise StatusError.bad_request(f"error decoding patch: {e}") from None
+        # The patch type and body are checked by the core, as for the in-process client.
         obj = await self.apiserver.patch(
             r.resource,
             r.namespace,
             r.name,
             r.patch,
-            patch_type,
+            r.patch_type or str(PatchType.MERGE),
             subresource=r.subresource,
             user=user,
         )
@@ -325,6 +316,16 @@ class GrpcServer:
             delete_options(r.delete_options),
             user=user,
         )
+        if isinstance(result, list):
+            # The core returns what each delete left, as a plain list of objects.
+            kind = self.apiserver.kind(r.resource)
+            revision = getattr(getattr(self.apiserver, "storage", None), "revision", 0)
+            return api_pb2.ListResponse(
+                kind=kind.list_kind,
+                api_version=kind.api_version,
+                resource_version=str(revision),
+                items=[raw_object(i) for i in result],
+            )
         return _list_response(result)
 
     async def _bind(self, r: api_pb2.BindRequest, user: Any) -> Message:

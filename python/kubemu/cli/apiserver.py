@@ -64,31 +64,34 @@ async def serve(args: argparse.Namespace) -> int:
     from kubemu.store import Store
 
     store = Store(args.data_dir) if args.data_dir else Store()
+    api = None
+    grpc_server = http_server = None
     try:
         api = build_apiserver(args, store)
         grpc_server = GrpcServer(api, args.address)
-        http_server = HttpServer(api.metrics.registry, args.metrics_address)
         await grpc_server.start()
+        http_server = HttpServer(api.metrics.registry, args.metrics_address)
         await http_server.start()
+        # Handlers before the banner: whoever waits for it may signal right away.
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, done.set)
         print(
             f"kubemu apiserver serving on {grpc_server.target} "
             f"(metrics on http://{http_server.host}:{http_server.port}/metrics; "
             f"data dir: {args.data_dir or 'memory'})",
             flush=True,
         )
-        done = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, done.set)
         await done.wait()
-        await http_server.stop()
-        await grpc_server.stop(1.0)
-        close = getattr(api, "close", None)
-        if close is not None:
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
     finally:
+        # Also on a failed start (a port in use): nothing is left for the closed loop.
+        if http_server is not None:
+            await http_server.stop()
+        if grpc_server is not None:
+            await grpc_server.stop(1.0)
+        if api is not None:
+            await api.close()
         store.close()
     return 0
 

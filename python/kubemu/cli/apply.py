@@ -165,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 result = await apply_one(client, doc, args.namespace)
             except StatusError as e:
+                if e.reason in (Reason.UNAUTHORIZED, Reason.SERVICE_UNAVAILABLE):
+                    raise  # nothing else will get through either
                 print(format_error(e), file=sys.stderr)
                 code = 1
                 continue

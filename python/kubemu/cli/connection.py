@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from kubemu.api import DEFAULT_GRPC_PORT
-from kubemu.objects.errors import StatusError
+from kubemu.objects.errors import Reason, StatusError
 
 if TYPE_CHECKING:
     from kubemu.client.grpc_client import GrpcClient
@@ -61,8 +61,18 @@ def connect(args: argparse.Namespace) -> GrpcClient:
     return GrpcClient(server_address(args), token(args))
 
 
-def format_error(e: StatusError) -> str:
-    """kubectl's text for a failed request: ``Error from server (NotFound): pods "x" not found``."""
+def format_error(e: StatusError, server: str = "") -> str:
+    """kubectl's text for a failed request: ``Error from server (NotFound): pods "x" not found``;
+    ``error: You must be logged in to the server (Unauthorized)`` for a missing or bad token;
+    kubectl's "connection ... refused" line when nobody listens at ``server``."""
+    if e.reason == Reason.UNAUTHORIZED:
+        return f"error: You must be logged in to the server ({e.message or 'Unauthorized'})"
+    if e.reason == Reason.SERVICE_UNAVAILABLE and "connection refused" in e.message.lower():
+        where = f" {server}" if server else ""
+        return (
+            f"The connection to the server{where} was refused - "
+            "did you specify the right host or port?"
+        )
     if e.reason.value:
         return f"Error from server ({e.reason.value}): {e.message}"
     return f"Error from server: {e.message}"
@@ -97,5 +107,5 @@ def run_client_command(
     try:
         return run_loop(main())
     except StatusError as e:
-        print(format_error(e), file=sys.stderr)
+        print(format_error(e, server_address(args)), file=sys.stderr)
         return 1

@@ -1,9 +1,11 @@
 """Printing objects as kubectl does: ``-o json|yaml|name|wide`` and the default table.
 
 Tables have kubectl's columns for pods (NAME READY STATUS RESTARTS AGE; wide adds IP and
-NODE), nodes (NAME STATUS ROLES AGE VERSION; wide adds INTERNAL-IP) and deployments (NAME READY
-UP-TO-DATE AVAILABLE AGE; wide adds CONTAINERS IMAGES SELECTOR), NAME and AGE for other kinds,
-and a leading NAMESPACE column when listing across namespaces.
+NODE), nodes (NAME STATUS ROLES AGE VERSION; wide adds INTERNAL-IP), deployments (NAME READY
+UP-TO-DATE AVAILABLE AGE; wide adds CONTAINERS IMAGES SELECTOR), namespaces (NAME STATUS AGE),
+services (NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE; wide adds SELECTOR), configmaps (NAME
+DATA AGE) and secrets (NAME TYPE DATA AGE), NAME and AGE for other kinds, and a leading
+NAMESPACE column when listing across namespaces.
 """
 
 from __future__ import annotations
@@ -137,6 +139,51 @@ def _deployment_wide(d: Obj) -> list[str]:
     ]
 
 
+def _namespace_columns(ns: Obj, wide: bool) -> list[str]:
+    return [str((ns.get("status") or {}).get("phase") or "Active")]
+
+
+def _service_columns(svc: Obj, wide: bool) -> list[str]:
+    spec, status = svc.get("spec") or {}, svc.get("status") or {}
+    stype = str(spec.get("type") or "ClusterIP")
+    external = list(spec.get("externalIPs") or [])
+    if stype == "LoadBalancer":
+        ingress = (status.get("loadBalancer") or {}).get("ingress") or []
+        external += [str(i.get("ip") or i.get("hostname") or "") for i in ingress]
+        shown_external = ",".join(external) or "<pending>"
+    elif stype == "ExternalName":
+        shown_external = str(spec.get("externalName") or "<none>")
+    else:
+        shown_external = ",".join(external) or "<none>"
+    ports = []
+    for port in spec.get("ports") or []:
+        node_port = f":{port['nodePort']}" if port.get("nodePort") else ""
+        ports.append(f"{port.get('port', '')}{node_port}/{port.get('protocol') or 'TCP'}")
+    return [
+        stype,
+        str(spec.get("clusterIP") or "<none>"),
+        shown_external,
+        ",".join(ports) or "<none>",
+    ]
+
+
+def _service_wide(svc: Obj) -> list[str]:
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    return [",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"]
+
+
+def _data_count(obj: Obj) -> int:
+    return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+
+
+def _configmap_columns(cm: Obj, wide: bool) -> list[str]:
+    return [str(_data_count(cm))]
+
+
+def _secret_columns(secret: Obj, wide: bool) -> list[str]:
+    return [str(secret.get("type") or "Opaque"), str(_data_count(secret))]
+
+
 # kind → (headers before AGE, columns before AGE, headers after AGE, columns after AGE,
 #         wide headers, wide columns)
 _Columns = tuple[
@@ -157,6 +204,17 @@ _TABLES: dict[str, _Columns] = {
         ["INTERNAL-IP"],
         _node_wide,
     ),
+    "Namespace": (["STATUS"], _namespace_columns, [], None, [], None),
+    "Service": (
+        ["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"],
+        _service_columns,
+        [],
+        None,
+        ["SELECTOR"],
+        _service_wide,
+    ),
+    "ConfigMap": (["DATA"], _configmap_columns, [], None, [], None),
+    "Secret": (["TYPE", "DATA"], _secret_columns, [], None, [], None),
     "Deployment": (
         ["READY", "UP-TO-DATE", "AVAILABLE"],
         _deployment_columns,
