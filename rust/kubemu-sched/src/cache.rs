@@ -1,0 +1,399 @@
+//! The node cache: what is on each node, updated incrementally from node and
+//! pod events and from the scheduler's own assumptions.
+//!
+//! It plays both roles of upstream's cache and snapshot: the scheduler runs
+//! one cycle at a time on `&Cache`, then assumes the chosen pod with
+//! `&mut Cache`, so no copy is needed.
+//!
+//! Node order (what the sampling walks) follows upstream's `nodeTree`: zones
+//! (`Node::zone_key`) in order of first appearance, nodes within a zone in
+//! insertion order, and the list interleaves the zones one node at a time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model::{HostPort, Node, NonZero, PodInfo, Resource, BIND_ALL_HOST_IP};
+
+/// Index of a node slot in the cache (stable while the node exists).
+pub type NodeIdx = u32;
+/// Interned image name.
+pub type ImageId = u32;
+
+/// Host ports in use on a node, with the number of pods using each.
+#[derive(Clone, Debug, Default)]
+pub struct HostPortInfo(Vec<(HostPort, u32)>);
+
+impl HostPortInfo {
+    fn add(&mut self, p: &HostPort) {
+        match self.0.iter_mut().find(|(q, _)| q == p) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((p.clone(), 1)),
+        }
+    }
+
+    fn remove(&mut self, p: &HostPort) {
+        if let Some(i) = self.0.iter().position(|(q, _)| q == p) {
+            self.0[i].1 -= 1;
+            if self.0[i].1 == 0 {
+                self.0.swap_remove(i);
+            }
+        }
+    }
+
+    /// Upstream `HostPortInfo.CheckConflict`: a wanted `0.0.0.0` port
+    /// conflicts with the same (protocol, port) on any IP; a specific IP
+    /// conflicts with the same IP or with `0.0.0.0`.
+    pub fn conflicts(&self, want: &HostPort) -> bool {
+        if want.port <= 0 {
+            return false;
+        }
+        let wildcard = &*want.ip == BIND_ALL_HOST_IP;
+        self.0.iter().any(|(u, _)| {
+            u.port == want.port
+                && u.protocol == want.protocol
+                && (wildcard || u.ip == want.ip || &*u.ip == BIND_ALL_HOST_IP)
+        })
+    }
+
+    /// True when no port is in use.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Cluster-wide state of one image name.
+#[derive(Clone, Debug, Default)]
+pub struct ImageState {
+    /// Size reported by the first node that added the name (as upstream).
+    pub size: i64,
+    /// Number of nodes reporting the name.
+    pub num_nodes: u32,
+}
+
+/// One node and what is assumed or bound to it.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    node: Node,
+    present: bool,
+    /// Sum of the pods' requests (upstream `Requested`).
+    pub requested: Resource,
+    /// Sum of the pods' non-zero cpu/memory (upstream `NonZeroRequested`).
+    pub non_zero_requested: NonZero,
+    pods: Vec<Arc<PodInfo>>,
+    used_ports: HostPortInfo,
+    images: Vec<ImageId>,
+    /// Bumped on every change of this node's info (cache-wide counter value).
+    pub generation: u64,
+}
+
+impl NodeInfo {
+    fn placeholder(name: &str) -> Self {
+        Self {
+            node: Node {
+                name: name.into(),
+                ..Node::default()
+            },
+            present: false,
+            requested: Resource::default(),
+            non_zero_requested: NonZero::default(),
+            pods: Vec::new(),
+            used_ports: HostPortInfo::default(),
+            images: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    /// The node object.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+
+    /// The pods assumed or bound to the node.
+    pub fn pods(&self) -> &[Arc<PodInfo>] {
+        &self.pods
+    }
+
+    /// Host ports in use.
+    pub fn used_ports(&self) -> &HostPortInfo {
+        &self.used_ports
+    }
+
+    /// True when the node reports image `id`.
+    pub fn has_image(&self, id: ImageId) -> bool {
+        self.images.binary_search(&id).is_ok()
+    }
+}
+
+/// The node cache. See the module docs.
+#[derive(Debug, Default)]
+pub struct Cache {
+    slots: Vec<Option<NodeInfo>>,
+    free: Vec<NodeIdx>,
+    by_name: HashMap<Box<str>, NodeIdx>,
+    pods: HashMap<Box<str>, NodeIdx>,
+    image_ids: HashMap<Box<str>, ImageId>,
+    images: Vec<ImageState>,
+    zones: Vec<(String, Vec<NodeIdx>)>,
+    order: Vec<NodeIdx>,
+    order_dirty: bool,
+    generation: u64,
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cache-wide generation: bumped by every change.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn bump(&mut self, idx: NodeIdx) {
+        self.generation += 1;
+        if let Some(Some(info)) = self.slots.get_mut(idx as usize) {
+            info.generation = self.generation;
+        }
+    }
+
+    fn slot_for(&mut self, name: &str) -> NodeIdx {
+        if let Some(&i) = self.by_name.get(name) {
+            return i;
+        }
+        let info = NodeInfo::placeholder(name);
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(info);
+                i
+            }
+            None => {
+                self.slots.push(Some(info));
+                (self.slots.len() - 1) as NodeIdx
+            }
+        };
+        self.by_name.insert(name.into(), idx);
+        idx
+    }
+
+    fn info_mut(&mut self, idx: NodeIdx) -> &mut NodeInfo {
+        self.slots[idx as usize].as_mut().expect("live node slot")
+    }
+
+    /// Adds or replaces a node (upstream `AddNode`/`UpdateNode`): keeps its
+    /// pods, recomputes its image states, and moves it to the end of its new
+    /// zone when the zone changed.
+    pub fn add_node(&mut self, node: Node) {
+        let idx = self.slot_for(&node.name);
+        let (was_present, old_zone) = {
+            let info = self.info_mut(idx);
+            (info.present, info.present.then(|| info.node.zone_key()))
+        };
+        self.remove_images(idx);
+        let new_zone = node.zone_key();
+        let mut ids: Vec<ImageId> = Vec::new();
+        for img in &node.images {
+            for name in &img.names {
+                let id = match self.image_ids.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.images.len() as ImageId;
+                        self.images.push(ImageState::default());
+                        self.image_ids.insert(name.clone(), id);
+                        id
+                    }
+                };
+                if ids.contains(&id) {
+                    continue;
+                }
+                let st = &mut self.images[id as usize];
+                if st.num_nodes == 0 {
+                    st.size = img.size_bytes;
+                }
+                st.num_nodes += 1;
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        {
+            let info = self.info_mut(idx);
+            info.node = node;
+            info.present = true;
+            info.images = ids;
+        }
+        if old_zone.as_deref() != Some(new_zone.as_str()) {
+            if was_present {
+                self.zone_remove(idx, old_zone.as_deref().unwrap_or(""));
+            }
+            self.zone_add(idx, new_zone);
+        }
+        self.bump(idx);
+    }
+
+    /// Removes a node. Its pods stay accounted (on a node-less entry) until
+    /// they are removed, as upstream's cache does. Returns false if unknown.
+    pub fn remove_node(&mut self, name: &str) -> bool {
+        let Some(&idx) = self.by_name.get(name) else {
+            return false;
+        };
+        if !self.info_mut(idx).present {
+            return false;
+        }
+        let zone = self.info_mut(idx).node.zone_key();
+        self.zone_remove(idx, &zone);
+        self.remove_images(idx);
+        {
+            let info = self.info_mut(idx);
+            info.present = false;
+            info.node = Node {
+                name: name.into(),
+                ..Node::default()
+            };
+        }
+        self.bump(idx);
+        self.release_if_empty(idx);
+        true
+    }
+
+    fn release_if_empty(&mut self, idx: NodeIdx) {
+        let info = self.info_mut(idx);
+        if !info.present && info.pods.is_empty() {
+            let name = info.node.name.clone();
+            self.slots[idx as usize] = None;
+            self.by_name.remove(&name);
+            self.free.push(idx);
+        }
+    }
+
+    fn remove_images(&mut self, idx: NodeIdx) {
+        let ids = std::mem::take(&mut self.info_mut(idx).images);
+        for id in ids {
+            let st = &mut self.images[id as usize];
+            st.num_nodes = st.num_nodes.saturating_sub(1);
+        }
+    }
+
+    fn zone_add(&mut self, idx: NodeIdx, zone: String) {
+        match self.zones.iter_mut().find(|(z, _)| *z == zone) {
+            Some((_, nodes)) => nodes.push(idx),
+            None => self.zones.push((zone, vec![idx])),
+        }
+        self.order_dirty = true;
+    }
+
+    fn zone_remove(&mut self, idx: NodeIdx, zone: &str) {
+        if let Some(zi) = self.zones.iter().position(|(z, _)| z == zone) {
+            let nodes = &mut self.zones[zi].1;
+            if let Some(i) = nodes.iter().position(|&n| n == idx) {
+                nodes.remove(i);
+            }
+            if nodes.is_empty() {
+                self.zones.remove(zi);
+            }
+        }
+        self.order_dirty = true;
+    }
+
+    /// Adds (or moves) a pod to `node_name`, counting its requests, ports and
+    /// pod slot; creates a node-less entry if the node is not known yet.
+    pub fn add_pod(&mut self, pod: Arc<PodInfo>, node_name: &str) {
+        let key = pod.key();
+        self.remove_pod(&key);
+        let idx = self.slot_for(node_name);
+        let info = self.info_mut(idx);
+        info.requested.add(&pod.requests);
+        info.non_zero_requested.add(pod.non_zero);
+        for p in &pod.host_ports {
+            info.used_ports.add(p);
+        }
+        info.pods.push(pod);
+        self.pods.insert(key, idx);
+        self.bump(idx);
+    }
+
+    /// Removes the pod with cache key `key` ([`PodInfo::key`]); false if unknown.
+    pub fn remove_pod(&mut self, key: &str) -> bool {
+        let Some(idx) = self.pods.remove(key) else {
+            return false;
+        };
+        let info = self.info_mut(idx);
+        if let Some(i) = info.pods.iter().position(|p| &*p.key() == key) {
+            let pod = info.pods.swap_remove(i);
+            info.requested.sub(&pod.requests);
+            info.non_zero_requested.sub(pod.non_zero);
+            for p in &pod.host_ports {
+                info.used_ports.remove(p);
+            }
+        }
+        self.bump(idx);
+        self.release_if_empty(idx);
+        true
+    }
+
+    /// The node a pod is on, if the pod is known.
+    pub fn pod_node(&self, key: &str) -> Option<&str> {
+        self.pods.get(key).map(|&i| self.info(i).name())
+    }
+
+    /// Rebuilds the node order if nodes were added, removed or re-zoned.
+    /// Call before a scheduling cycle ([`Cache::order`] reads it).
+    pub fn prepare(&mut self) {
+        if !self.order_dirty {
+            return;
+        }
+        self.order.clear();
+        let longest = self.zones.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+        for i in 0..longest {
+            for (_, nodes) in &self.zones {
+                if let Some(&n) = nodes.get(i) {
+                    self.order.push(n);
+                }
+            }
+        }
+        self.order_dirty = false;
+    }
+
+    /// The nodes in scheduling order (as of the last [`Cache::prepare`]).
+    pub fn order(&self) -> &[NodeIdx] {
+        &self.order
+    }
+
+    /// Number of nodes (node objects present).
+    pub fn num_nodes(&self) -> usize {
+        self.zones.iter().map(|(_, n)| n.len()).sum()
+    }
+
+    /// The node info at `idx`. Panics if `idx` is not a live slot (indices
+    /// come from [`Cache::order`] or [`Cache::index_of`]).
+    pub fn info(&self, idx: NodeIdx) -> &NodeInfo {
+        self.slots[idx as usize].as_ref().expect("live node slot")
+    }
+
+    /// The slot of node `name`, if it has a node object.
+    pub fn index_of(&self, name: &str) -> Option<NodeIdx> {
+        self.by_name
+            .get(name)
+            .copied()
+            .filter(|&i| self.info(i).present)
+    }
+
+    /// The node info of `name`, if it has a node object.
+    pub fn get(&self, name: &str) -> Option<&NodeInfo> {
+        self.index_of(name).map(|i| self.info(i))
+    }
+
+    /// The interned id of an image name, if some node ever reported it.
+    pub fn image_id(&self, name: &str) -> Option<ImageId> {
+        self.image_ids.get(name).copied()
+    }
+
+    /// The cluster-wide state of image `id`.
+    pub fn image_state(&self, id: ImageId) -> &ImageState {
+        &self.images[id as usize]
+    }
+}

@@ -1,0 +1,190 @@
+//! The extension-point traits (upstream `framework/interface.go`).
+//!
+//! A plugin is a [`Plugin`] (a name) plus the extension points it implements,
+//! declared by overriding the matching `as_*` accessor to return `Some(self)`.
+//! Plugins are immutable after construction and `Send + Sync`; everything
+//! per pod lives in [`CycleState`] or in the precomputed [`PodInfo`].
+//!
+//! Success is `Ok`; any other outcome is a [`Status`]. For Filter, a rejected
+//! status (`Unschedulable`, `UnschedulableAndUnresolvable`) excludes the node
+//! and its reasons are counted in the FitError; `Error` fails the pod's
+//! attempt. PreFilter/PreScore may return `Skip` to turn off the plugin's
+//! Filter/Score for this pod.
+
+use std::cmp::Ordering;
+
+use super::cycle_state::CycleState;
+use super::status::Status;
+use crate::cache::{Cache, NodeInfo};
+use crate::model::PodInfo;
+
+/// The highest score a Score plugin may give after normalization.
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// What the plugins see of the cluster during a cycle.
+pub type Snapshot = Cache;
+
+/// A plugin: its name and the extension points it implements.
+pub trait Plugin: Send + Sync {
+    /// The plugin's registry name (e.g. `"NodeResourcesFit"`).
+    fn name(&self) -> &'static str;
+    /// The QueueSort point, if implemented.
+    fn as_queue_sort(&self) -> Option<&dyn QueueSortPlugin> {
+        None
+    }
+    /// The PreEnqueue point, if implemented.
+    fn as_pre_enqueue(&self) -> Option<&dyn PreEnqueuePlugin> {
+        None
+    }
+    /// The PreFilter point, if implemented.
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        None
+    }
+    /// The Filter point, if implemented.
+    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        None
+    }
+    /// The PreScore point, if implemented.
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        None
+    }
+    /// The Score point (with NormalizeScore), if implemented.
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        None
+    }
+    /// The Reserve point, if implemented.
+    fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+}
+
+/// A pod waiting in the queue, as QueueSort compares it.
+#[derive(Clone, Copy, Debug)]
+pub struct QueuedPod<'a> {
+    /// The pod.
+    pub pod: &'a PodInfo,
+    /// When it was (last) added to the queue, in any monotonic unit.
+    pub timestamp: i64,
+}
+
+/// Orders the active queue.
+pub trait QueueSortPlugin: Plugin {
+    /// True when `a` should be scheduled before `b`.
+    fn less(&self, a: &QueuedPod<'_>, b: &QueuedPod<'_>) -> bool;
+    /// A total order consistent with [`QueueSortPlugin::less`].
+    fn compare(&self, a: &QueuedPod<'_>, b: &QueuedPod<'_>) -> Ordering {
+        if self.less(a, b) {
+            Ordering::Less
+        } else if self.less(b, a) {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    }
+}
+
+/// Decides whether a pod may enter the active queue at all.
+pub trait PreEnqueuePlugin: Plugin {
+    /// `Ok` to enqueue; a rejected status keeps the pod out (with its reason).
+    fn pre_enqueue(&self, pod: &PodInfo) -> Result<(), Status>;
+}
+
+/// PreFilter's answer: which nodes are worth filtering.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreFilterResult {
+    /// `None` = all nodes; `Some(names)` = only these (sorted, deduplicated).
+    pub node_names: Option<Vec<Box<str>>>,
+}
+
+impl PreFilterResult {
+    /// All nodes.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Intersection with `other` (upstream `Merge`).
+    #[must_use]
+    pub fn merge(self, other: PreFilterResult) -> Self {
+        match (self.node_names, other.node_names) {
+            (None, x) | (x, None) => Self { node_names: x },
+            (Some(a), Some(b)) => Self {
+                node_names: Some(a.into_iter().filter(|n| b.contains(n)).collect()),
+            },
+        }
+    }
+}
+
+/// Runs once per pod before Filter; computes per-pod state, may restrict the
+/// nodes, reject the pod, or `Skip` its own Filter.
+pub trait PreFilterPlugin: Plugin {
+    /// See the trait docs.
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> Result<PreFilterResult, Status>;
+}
+
+/// Decides whether a pod fits one node. Must be pure (the engine may call it
+/// for nodes in any order and from several threads).
+pub trait FilterPlugin: Plugin {
+    /// `Ok` if the pod fits `node`.
+    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<(), Status>;
+}
+
+/// Runs once per pod before Score, over the feasible nodes.
+pub trait PreScorePlugin: Plugin {
+    /// `Ok` to score; `Skip` turns off this plugin's Score for the pod.
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+        nodes: &[&NodeInfo],
+    ) -> Result<(), Status>;
+}
+
+/// Ranks feasible nodes. Scores after [`ScorePlugin::normalize_scores`] must
+/// lie in `0..=MAX_NODE_SCORE` (otherwise the engine fails the pod), and are
+/// then multiplied by the plugin's weight.
+pub trait ScorePlugin: Plugin {
+    /// The raw score of `node`.
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
+    /// Maps raw scores (one per feasible node, in order) to `0..=100`.
+    /// Default: unchanged.
+    fn normalize_scores(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _scores: &mut [i64],
+    ) -> Result<(), Status> {
+        Ok(())
+    }
+}
+
+/// Reserves resources for the chosen node before binding.
+pub trait ReservePlugin: Plugin {
+    /// Reserve; a failure unreserves every Reserve plugin and fails the attempt.
+    fn reserve(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str)
+        -> Result<(), Status>;
+    /// Undo [`ReservePlugin::reserve`]; must be idempotent.
+    fn unreserve(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str);
+}
+
+/// Upstream `helper.DefaultNormalizeScore`: `s·max_priority/max`, reversed
+/// as `max_priority − that`; when every score is 0, all become
+/// `max_priority` if `reverse`, else stay 0.
+pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [i64]) {
+    let max = scores.iter().copied().max().unwrap_or(0).max(0);
+    if max == 0 {
+        if reverse {
+            scores.fill(max_priority);
+        }
+        return;
+    }
+    for s in scores.iter_mut() {
+        let v = max_priority * *s / max;
+        *s = if reverse { max_priority - v } else { v };
+    }
+}

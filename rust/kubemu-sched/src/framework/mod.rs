@@ -1,0 +1,19 @@
+//! The scheduling framework: extension points, statuses, cycle state, the
+//! plugin registry and profiles. The engine that runs them is
+//! [`crate::engine`]; the plugins are in [`crate::plugins`].
+
+mod cycle_state;
+mod interface;
+mod profile;
+mod registry;
+mod status;
+
+pub use cycle_state::{CycleState, StateData};
+pub use interface::{
+    default_normalize_score, FilterPlugin, Plugin, PreEnqueuePlugin, PreFilterPlugin,
+    PreFilterResult, PreScorePlugin, QueueSortPlugin, QueuedPod, ReservePlugin, ScorePlugin,
+    Snapshot, MAX_NODE_SCORE,
+};
+pub use profile::{PluginSpec, PointConfig, Profile, ProfileConfig, POINTS};
+pub use registry::{ConfigError, PluginArgs, PluginFactory, Registry};
+pub use status::{Code, Reason, Status};

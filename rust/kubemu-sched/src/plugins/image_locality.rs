@@ -1,0 +1,117 @@
+//! ImageLocality: favours nodes that already have the pod's images, scaled
+//! by how widely each image is spread:
+//! `sum = Σ_images-on-node int64(size · numNodes/totalNodes)`, clamped to
+//! `[23 MiB, 1000 MiB × #containers]` and mapped linearly to 0..=100
+//! (integer). Containers include init containers; image names are
+//! normalized with `:latest`, node image names are taken as reported.
+
+use std::sync::Arc;
+
+use crate::cache::{ImageId, NodeInfo};
+use crate::framework::{
+    ConfigError, CycleState, Plugin, PluginArgs, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    MAX_NODE_SCORE,
+};
+use crate::model::PodInfo;
+
+pub use super::names::IMAGE_LOCALITY as NAME;
+
+const MB: i64 = 1024 * 1024;
+/// Sums below this score 0.
+pub const MIN_THRESHOLD: i64 = 23 * MB;
+/// Per-container cap of the sum.
+pub const MAX_CONTAINER_THRESHOLD: i64 = 1000 * MB;
+
+const STATE_KEY: &str = "PreScoreImageLocality";
+
+/// Per-pod state: each container image's (id, size, numNodes) if any node
+/// reports it, and the cluster's node count.
+struct PreScoreState {
+    images: Vec<Option<(ImageId, i64, u32)>>,
+    total_nodes: usize,
+}
+
+/// The plugin (no args).
+#[derive(Debug, Default)]
+pub struct ImageLocality;
+
+/// Registry factory.
+pub fn factory(_: PluginArgs<'_>) -> Result<Arc<dyn Plugin>, ConfigError> {
+    Ok(Arc::new(ImageLocality))
+}
+
+impl Plugin for ImageLocality {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl PreScorePlugin for ImageLocality {
+    /// Resolves the pod's images once (upstream does it per node).
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        _: &[&NodeInfo],
+    ) -> Result<(), Status> {
+        let images = pod
+            .images
+            .iter()
+            .map(|name| {
+                snap.image_id(name).map(|id| {
+                    let st = snap.image_state(id);
+                    (id, st.size, st.num_nodes)
+                })
+            })
+            .collect();
+        state.write(
+            STATE_KEY,
+            PreScoreState {
+                images,
+                total_nodes: snap.num_nodes(),
+            },
+        );
+        Ok(())
+    }
+}
+
+impl ScorePlugin for ImageLocality {
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        let s = state
+            .read::<PreScoreState>(STATE_KEY)
+            .ok_or_else(|| Status::error("ImageLocality: PreScore state missing"))?;
+        if s.total_nodes == 0 {
+            return Ok(0);
+        }
+        let mut sum = 0i64;
+        for &(id, size, num) in s.images.iter().flatten() {
+            if node.has_image(id) {
+                sum += scaled_image_score(size, num, s.total_nodes);
+            }
+        }
+        Ok(calculate_priority(sum, pod.num_containers()))
+    }
+}
+
+/// `int64(size · numNodes/totalNodes)` (float, truncated).
+pub fn scaled_image_score(size: i64, num_nodes: u32, total_nodes: usize) -> i64 {
+    let spread = f64::from(num_nodes) / total_nodes as f64;
+    (size as f64 * spread) as i64
+}
+
+/// Upstream `calculatePriority`.
+pub fn calculate_priority(sum: i64, num_containers: usize) -> i64 {
+    let max = MAX_CONTAINER_THRESHOLD * num_containers as i64;
+    if max <= MIN_THRESHOLD {
+        return 0;
+    }
+    let s = sum.clamp(MIN_THRESHOLD, max);
+    MAX_NODE_SCORE * (s - MIN_THRESHOLD) / (max - MIN_THRESHOLD)
+}
