@@ -43,10 +43,10 @@ async def test_create_twice_is_already_exists(client: InProcessClient) -> None:
 async def test_generate_name_retries_on_collision(
     client: InProcessClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kubemu.apiserver.handlers as handlers
+    import kubemu.apiserver.creating as creating
 
     names = iter(["web-aaaaa", "web-aaaaa", "web-bbbbb"])
-    monkeypatch.setattr(handlers, "generate_name", lambda base: next(names))
+    monkeypatch.setattr(creating, "generate_name", lambda base: next(names))
     # prepare_for_create uses the objects layer's generator for the first name.
     p = pod()
     del p["metadata"]["name"]
@@ -76,11 +76,11 @@ def _fixed_name(name: str):  # type: ignore[no-untyped-def]
 async def test_generate_name_gives_up_after_attempts(
     client: InProcessClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kubemu.apiserver.handlers as handlers
+    import kubemu.apiserver.creating as creating
     from kubemu.objects.kinds import base
 
     await client.create("pods", "default", pod("web-x"))
-    monkeypatch.setattr(handlers, "generate_name", lambda b: "web-x")
+    monkeypatch.setattr(creating, "generate_name", lambda b: "web-x")
     monkeypatch.setattr(base, "prepare_create", _fixed_name("web-x"))
     p = pod()
     del p["metadata"]["name"]

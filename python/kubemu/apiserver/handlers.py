@@ -3,15 +3,17 @@
 Every method is ``async``, takes ``user=`` (a :class:`UserInfo`) and raises
 :class:`kubemu.objects.errors.StatusError`. Reads return decoded copies (``get``) or stored bytes
 (``list``/``watch``: :class:`RawObject`); writes return the stored object as a fresh dict.
-Listing and watching live in :mod:`kubemu.apiserver.listing`; deletion in
-:mod:`kubemu.apiserver.deletion`.
+The verbs are split by what they do: create (:mod:`kubemu.apiserver.creating`), update/patch
+(:mod:`kubemu.apiserver.updating`), pods/binding (:mod:`kubemu.apiserver.binding`), batches
+(:mod:`kubemu.apiserver.batches`), list/watch (:mod:`kubemu.apiserver.listing`), delete
+(:mod:`kubemu.apiserver.deletion`); this module holds the plumbing they share and ``get``.
 """
 
 from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
 
@@ -24,48 +26,33 @@ from kubemu.apiserver.admission import (
     default_chain,
 )
 from kubemu.apiserver.auth import AlwaysAllow, Authenticator, Authorizer
+from kubemu.apiserver.batches import Batches
+from kubemu.apiserver.binding import Binding
+from kubemu.apiserver.creating import GENERATE_NAME_ATTEMPTS, Creating
 from kubemu.apiserver.metrics import Metrics
 from kubemu.apiserver.request import RequestInfo, UserInfo, is_readonly
 from kubemu.apiserver.storage import (
     KeyExists,
-    KeyMissing,
-    RevisionMismatch,
     Storage,
     StoredObject,
 )
+from kubemu.apiserver.updating import MAX_UPDATE_RETRIES, Updating
 from kubemu.apiserver.watch import ServerWatch, WatchFanout
-from kubemu.client.interface import BatchResult, DeleteOptions, ListOptions
+from kubemu.client.interface import DeleteOptions, ListOptions
 from kubemu.objects import REGISTRY, Registry, StatusError
-from kubemu.objects.errors import OPTIMISTIC_LOCK_MESSAGE, FieldError, Reason, required
+from kubemu.objects.errors import Reason, required
 from kubemu.objects.kinds.base import Kind
-from kubemu.objects.kinds.namespace import prepare_for_finalize, validate_finalize
-from kubemu.objects.kinds.pod import bind as bind_pod
 from kubemu.objects.meta import (
-    ensure_namespace,
     get_metadata,
     now_rfc3339,
-    parse_resource_version,
     prepare_for_storage,
 )
-from kubemu.objects.names import generate_name
 
 __all__ = ["GENERATE_NAME_ATTEMPTS", "MAX_UPDATE_RETRIES", "APIServer"]
 
 Obj = dict[str, Any]
 
-GENERATE_NAME_ATTEMPTS: Final = 8
-"""Creates with generateName retry on a name collision (upstream's RetryGenerateName)."""
-MAX_UPDATE_RETRIES: Final = 16
 SYSTEM_NAMESPACES: Final = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-def _invalid(kind: Kind, obj: Obj, errs: builtins.list[FieldError]) -> StatusError:
-    """``Invalid`` for ``obj`` (whose name may itself be malformed)."""
-    meta = obj.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else ""
-    return StatusError.invalid(
-        kind.kind, name if isinstance(name, str) else str(name), errs, group=kind.group
-    )
 
 
 class _CachingReader:
@@ -128,8 +115,11 @@ class _Request:
         )
 
 
-class APIServer:
-    """Kubernetes API semantics over a :class:`Storage`."""
+class APIServer(Creating, Updating, Binding, Batches):
+    """Kubernetes API semantics over a :class:`Storage`. The verbs live in mixins by what
+    they do: :mod:`~kubemu.apiserver.creating`, :mod:`~kubemu.apiserver.updating`,
+    :mod:`~kubemu.apiserver.binding`, :mod:`~kubemu.apiserver.batches`; list/watch and delete
+    delegate to :mod:`~kubemu.apiserver.listing` and :mod:`~kubemu.apiserver.deletion`."""
 
     def __init__(
         self,
@@ -248,6 +238,10 @@ class APIServer:
     ) -> Attributes:
         return Attributes(op, kind, ns, name, sub, user, reader or _CachingReader(self), dry_run)
 
+    def caching_reader(self) -> ObjectReader:
+        """An ObjectReader that reads each object once (for a request or a batch)."""
+        return _CachingReader(self)
+
     # ObjectReader for admission plugins.
     def read(self, resource: str, namespace: str, name: str) -> Obj | None:
         kind = self.kind(resource)
@@ -286,78 +280,6 @@ class APIServer:
         if stored is None:
             raise StatusError.not_found(kind.plural, name, kind.group)
         return stored
-
-    # -- create -----------------------------------------------------------------------------
-
-    def _prepare_create(
-        self,
-        kind: Kind,
-        namespace: str,
-        obj: Obj | bytes,
-        user: UserInfo,
-        dry_run: bool,
-        reader: ObjectReader | None = None,
-    ) -> tuple[Obj, bool]:
-        """Decode → default → admit → prepare → validate → admit(validate); returns the
-        object and whether its name was generated."""
-        new = self._decode_in(obj, kind)
-        ensure_namespace(new, namespace, kind.namespaced)
-        kind.default(new)
-        meta = get_metadata(new)
-        attrs = self._attrs(
-            Operation.CREATE,
-            kind,
-            namespace,
-            str(meta.get("name") or ""),
-            user,
-            dry_run=dry_run,
-            reader=reader,
-        )
-        self.admission.admit(attrs, new, None)
-        generated = not meta.get("name") and bool(meta.get("generateName"))
-        kind.prepare_for_create(new, now=self._now())
-        errs = kind.validate_create(new)
-        if errs:
-            raise _invalid(kind, new, errs)
-        self.admission.validate(attrs, new, None)
-        return new, generated
-
-    async def create(
-        self,
-        resource: str,
-        namespace: str,
-        obj: Obj | bytes,
-        *,
-        user: UserInfo,
-        dry_run: bool = False,
-    ) -> Obj:
-        kind = self.kind(resource)
-        namespace = self._namespace(kind, namespace)
-        with self._request("create", kind, user, namespace, ""):
-            new, generated = self._prepare_create(kind, namespace, obj, user, dry_run)
-            return self._store_create(kind, new, generated, dry_run)
-
-    def _store_create(self, kind: Kind, new: Obj, generated: bool, dry_run: bool) -> Obj:
-        meta = get_metadata(new)
-        prepare_for_storage(new)
-        for attempt in range(GENERATE_NAME_ATTEMPTS if generated else 1):
-            if attempt:
-                meta["name"] = generate_name(str(meta["generateName"]))
-            key = kind.key_of(new)
-            if dry_run:
-                if self.storage.get(key) is not None:
-                    break
-                return new
-            try:
-                rev = self.storage.create(key, codec.encode(new))
-            except KeyExists:
-                continue
-            meta["resourceVersion"] = str(rev)
-            return new
-        name = str(meta.get("name", ""))
-        if generated:
-            raise StatusError.generate_name_conflict(kind.plural, name, kind.group)
-        raise StatusError.already_exists(kind.plural, name, kind.group)
 
     # -- get --------------------------------------------------------------------------------
 
@@ -412,364 +334,6 @@ class APIServer:
         return await deletion.delete_collection(
             self, resource, namespace, options, delete_options, user=user
         )
-
-    # -- update -----------------------------------------------------------------------------
-
-    async def update(
-        self,
-        resource: str,
-        namespace: str,
-        obj: Obj | bytes,
-        *,
-        user: UserInfo,
-        subresource: str = "",
-    ) -> Obj:
-        kind = self.kind(resource)
-        namespace = self._namespace(kind, namespace)
-        new = self._decode_in(obj, kind)
-        name = str(get_metadata(new).get("name") or "")
-        with self._request("update", kind, user, namespace, name, subresource):
-            return self._update(kind, namespace, new, user, subresource)
-
-    async def update_status(
-        self, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
-    ) -> Obj:
-        return await self.update(resource, namespace, obj, user=user, subresource="status")
-
-    def _check_subresource(self, kind: Kind, subresource: str) -> None:
-        if subresource == "status" and kind.has_status:
-            return
-        if subresource == "finalize" and kind.plural == "namespaces" and not kind.group:
-            return
-        if subresource:
-            raise StatusError.not_found(f"{kind.plural}/{subresource}", "", kind.group)
-
-    def _update(
-        self,
-        kind: Kind,
-        namespace: str,
-        new: Obj,
-        user: UserInfo,
-        subresource: str,
-        current: StoredObject | None = None,
-    ) -> Obj:
-        """The update path (GuaranteedUpdate): retries on a concurrent write when the request
-        carries no resourceVersion; Conflict when it does and it is stale."""
-        self._check_subresource(kind, subresource)
-        ensure_namespace(new, namespace, kind.namespaced)
-        meta = get_metadata(new)
-        name = meta.get("name")
-        if not name or not isinstance(name, str):
-            raise StatusError.invalid(
-                kind.kind,
-                "",
-                [required("metadata.name", "name or generateName is required")],
-                group=kind.group,
-            )
-        try:
-            requested = parse_resource_version(meta.get("resourceVersion"))
-        except ValueError as e:
-            raise StatusError.bad_request(str(e)) from None
-        template = codec.encode(new)
-        for _ in range(MAX_UPDATE_RETRIES):
-            cur = current or self._get_stored(kind, namespace, name)
-            current = None
-            if requested and requested != cur.revision:
-                raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
-            attempt = codec.decode_trusted(template)
-            try:
-                return self._apply_update(kind, namespace, attempt, cur, user, subresource)
-            except RevisionMismatch:
-                if requested:
-                    raise StatusError.conflict(
-                        kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group
-                    ) from None
-            except KeyMissing:
-                raise StatusError.not_found(kind.plural, name, kind.group) from None
-        raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
-
-    def _apply_update(
-        self,
-        kind: Kind,
-        namespace: str,
-        new: Obj,
-        cur: StoredObject,
-        user: UserInfo,
-        subresource: str,
-    ) -> Obj:
-        """One try: prepare/validate/admit ``new`` against ``cur`` and CAS-write it. Raises
-        RevisionMismatch when ``cur`` is stale."""
-        old = self._decode(cur)
-        meta = get_metadata(new)
-        name = meta["name"]
-        if not meta.get("resourceVersion"):
-            meta["resourceVersion"] = str(cur.revision)  # an unconditional update
-        kind.default(new)
-        attrs = self._attrs(Operation.UPDATE, kind, namespace, name, user, subresource)
-        self.admission.admit(attrs, new, old)
-        if subresource == "status":
-            kind.prepare_for_status_update(new, old)
-            errs = kind.validate_status_update(new, old)
-        elif subresource == "finalize":
-            prepare_for_finalize(new, old)
-            errs = validate_finalize(new, old)
-        else:
-            kind.prepare_for_update(new, old)
-            errs = kind.validate_update(new, old)
-        if errs:
-            raise _invalid(kind, new, errs)
-        self.admission.validate(attrs, new, old)
-        return self._write_update(kind, new, old, cur)
-
-    def _write_update(self, kind: Kind, new: Obj, old: Obj, cur: StoredObject) -> Obj:
-        meta = get_metadata(new)
-        prepare_for_storage(new)
-        key = cur.key
-        if self._should_delete_during_update(kind, new, old):
-            self.storage.delete(key, cur.revision)
-            meta["resourceVersion"] = str(cur.revision)
-            return new
-        data = codec.encode(new)
-        if data == cur.value:
-            meta["resourceVersion"] = str(cur.revision)
-            return new
-        rev = self.storage.update(key, data, cur.revision)
-        meta["resourceVersion"] = str(rev)
-        return new
-
-    @staticmethod
-    def _should_delete_during_update(kind: Kind, new: Obj, old: Obj) -> bool:
-        """A deleting object whose last finalizer is removed is deleted (upstream's
-        ``ShouldDeleteDuringUpdate``); a namespace when its spec finalizers empty too."""
-        old_meta, meta = get_metadata(old), get_metadata(new)
-        if not old_meta.get("deletionTimestamp") or meta.get("finalizers"):
-            return False
-        if kind.plural == "namespaces" and not kind.group:
-            if (new.get("spec") or {}).get("finalizers"):
-                return False
-            had = old_meta.get("finalizers") or (old.get("spec") or {}).get("finalizers")
-            return bool(had)
-        if not old_meta.get("finalizers"):
-            return False
-        grace = old_meta.get("deletionGracePeriodSeconds")
-        return not grace
-
-    # -- patch ------------------------------------------------------------------------------
-
-    async def patch(
-        self,
-        resource: str,
-        namespace: str,
-        name: str,
-        patch: Any,
-        patch_type: str,
-        *,
-        user: UserInfo,
-        subresource: str = "",
-    ) -> Obj:
-        from kubemu.apiserver.patching import apply_patch, parse_patch
-
-        kind = self.kind(resource)
-        namespace = self._namespace(kind, namespace)
-        with self._request("patch", kind, user, namespace, name, subresource):
-            self._check_subresource(kind, subresource)
-            doc = parse_patch(patch)
-            for _ in range(MAX_UPDATE_RETRIES):
-                cur = self._get_stored(kind, namespace, name)
-                current = self._decode(cur)
-                patched = apply_patch(current, patch_type, codec.decode_trusted(codec.encode(doc)))
-                patched = self._decode_in(patched, kind)
-                meta = get_metadata(patched)
-                if meta.get("name") != name:
-                    raise StatusError.bad_request(
-                        "the name of the object does not match the name on the URL"
-                    )
-                pinned = meta.get("resourceVersion") not in (None, "", str(cur.revision))
-                if not pinned:
-                    meta["resourceVersion"] = str(cur.revision)
-                try:
-                    return self._update(kind, namespace, patched, user, subresource, cur)
-                except StatusError as e:
-                    if (
-                        e.reason != "Conflict"
-                        or pinned
-                        or e.message.find(OPTIMISTIC_LOCK_MESSAGE) < 0
-                    ):
-                        raise
-            raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
-
-    # -- bind -------------------------------------------------------------------------------
-
-    async def bind(self, namespace: str, name: str, binding: Obj, *, user: UserInfo) -> Obj:
-        """``pods/binding``: sets ``spec.nodeName`` and the PodScheduled condition."""
-        kind = self.kind("pods")
-        namespace = self._namespace(kind, namespace)
-        with self._request("create", kind, user, namespace, name, "binding"):
-            for _ in range(MAX_UPDATE_RETRIES):
-                cur = self._get_stored(kind, namespace, name)
-                pod = self._decode(cur)
-                new = self._bound(pod, binding)
-                try:
-                    return self._write_update(kind, new, pod, cur)
-                except RevisionMismatch:
-                    continue
-                except KeyMissing:
-                    raise StatusError.not_found(kind.plural, name) from None
-            raise StatusError.conflict("pods/binding", name)
-
-    def _bound(self, pod: Obj, binding: Obj) -> Obj:
-        meta = get_metadata(pod)
-        uid = (binding.get("metadata") or {}).get("uid")
-        if uid and uid != meta.get("uid"):
-            raise StatusError.conflict(
-                "pods/binding",
-                meta.get("name", ""),
-                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-                f"{meta.get('uid', '')}",
-            )
-        new = codec.decode_trusted(codec.encode(pod))
-        bind_pod(new, binding, now=self._now())
-        return new
-
-    async def bind_many(
-        self, bindings: Sequence[tuple[str, str, str]], *, user: UserInfo
-    ) -> BatchResult:
-        """(namespace, pod, node) triples: one store batch; a pod written concurrently is
-        retried."""
-        kind = self.kind("pods")
-        result = BatchResult([None] * len(bindings), [None] * len(bindings))
-        with self._request("create", kind, user, "", "", "binding"):
-            pending = list(range(len(bindings)))
-            for _ in range(4):
-                if not pending:
-                    break
-                writes: builtins.list[tuple[int, bytes, bytes, int, Obj]] = []
-                for i in pending:
-                    ns, name, node = bindings[i]
-                    try:
-                        cur = self._get_stored(kind, self._namespace(kind, ns), name)
-                        pod = self._decode(cur)
-                        new = self._bound(pod, {"target": {"kind": "Node", "name": node}})
-                        prepare_for_storage(new)
-                        writes.append((i, cur.key, codec.encode(new), cur.revision, new))
-                    except StatusError as e:
-                        result.errors[i] = e
-                outcomes = self.storage.update_many([(k, v, r) for _, k, v, r, _ in writes])
-                pending = []
-                for (i, _, _, _, new), out in zip(writes, outcomes, strict=True):
-                    if isinstance(out, int):
-                        get_metadata(new)["resourceVersion"] = str(out)
-                        result.objects[i] = new
-                    elif isinstance(out, RevisionMismatch):
-                        pending.append(i)
-                    else:
-                        result.errors[i] = StatusError.not_found("pods", bindings[i][1])
-            for i in pending:
-                result.errors[i] = StatusError.conflict("pods/binding", bindings[i][1])
-        return result
-
-    # -- batches ----------------------------------------------------------------------------
-
-    async def create_many(
-        self, resource: str, namespace: str, objs: Sequence[Obj | bytes], *, user: UserInfo
-    ) -> BatchResult:
-        kind = self.kind(resource)
-        result = BatchResult([None] * len(objs), [None] * len(objs))
-        with self._request("create", kind, user, namespace, ""):
-            reader = _CachingReader(self)
-            todo: builtins.list[tuple[int, Obj, bool]] = []
-            for i, obj in enumerate(objs):
-                try:
-                    ns = namespace
-                    if not ns and kind.namespaced and isinstance(obj, dict):
-                        ns = str((obj.get("metadata") or {}).get("namespace") or "")
-                    ns = self._namespace(kind, ns)
-                    new, generated = self._prepare_create(kind, ns, obj, user, False, reader)
-                    prepare_for_storage(new)
-                    todo.append((i, new, generated))
-                except StatusError as e:
-                    result.errors[i] = e
-            outcomes = self.storage.create_many(
-                [(kind.key_of(new), codec.encode(new)) for _, new, _ in todo]
-            )
-            for (i, new, generated), out in zip(todo, outcomes, strict=True):
-                if isinstance(out, int):
-                    get_metadata(new)["resourceVersion"] = str(out)
-                    result.objects[i] = new
-                elif generated:
-                    try:
-                        result.objects[i] = self._store_create(kind, new, True, False)
-                    except StatusError as e:
-                        result.errors[i] = e
-                else:
-                    name = str(get_metadata(new).get("name", ""))
-                    result.errors[i] = StatusError.already_exists(kind.plural, name, kind.group)
-        return result
-
-    async def update_many(
-        self, resource: str, objs: Sequence[Obj | bytes], *, user: UserInfo
-    ) -> BatchResult:
-        """Updates with per-object optimistic concurrency, in one store batch; objects
-        without a resourceVersion are retried on a concurrent write."""
-        kind = self.kind(resource)
-        result = BatchResult([None] * len(objs), [None] * len(objs))
-        with self._request("update", kind, user, "", ""):
-            items: dict[int, Obj] = {}
-            for i, obj in enumerate(objs):
-                try:
-                    items[i] = self._decode_in(obj, kind)
-                except StatusError as e:
-                    result.errors[i] = e
-            pending = list(items)
-            for _ in range(4):
-                if not pending:
-                    break
-                writes: builtins.list[tuple[int, StoredObject, Obj, bool]] = []
-                for i in pending:
-                    new = codec.decode_trusted(codec.encode(items[i]))
-                    meta = get_metadata(new)
-                    name = str(meta.get("name") or "")
-                    try:
-                        ns = self._namespace(kind, str(meta.get("namespace") or ""))
-                        requested = parse_resource_version(meta.get("resourceVersion"))
-                        cur = self._get_stored(kind, ns, name)
-                        if requested and requested != cur.revision:
-                            raise StatusError.conflict(kind.plural, name, group=kind.group)
-                        old = self._decode(cur)
-                        meta["resourceVersion"] = str(cur.revision)
-                        kind.default(new)
-                        attrs = self._attrs(Operation.UPDATE, kind, ns, name, user)
-                        self.admission.admit(attrs, new, old)
-                        kind.prepare_for_update(new, old)
-                        errs = kind.validate_update(new, old)
-                        if errs:
-                            raise _invalid(kind, new, errs)
-                        self.admission.validate(attrs, new, old)
-                        prepare_for_storage(new)
-                        writes.append((i, cur, new, bool(requested)))
-                    except ValueError as e:
-                        result.errors[i] = StatusError.bad_request(str(e))
-                    except StatusError as e:
-                        result.errors[i] = e
-                outcomes = self.storage.update_many(
-                    [(cur.key, codec.encode(new), cur.revision) for _, cur, new, _ in writes]
-                )
-                pending = []
-                for (i, _, new, pinned), out in zip(writes, outcomes, strict=True):
-                    name = str(get_metadata(new).get("name", ""))
-                    if isinstance(out, int):
-                        get_metadata(new)["resourceVersion"] = str(out)
-                        result.objects[i] = new
-                    elif isinstance(out, RevisionMismatch) and not pinned:
-                        pending.append(i)
-                    elif isinstance(out, RevisionMismatch):
-                        result.errors[i] = StatusError.conflict(kind.plural, name, group=kind.group)
-                    else:
-                        result.errors[i] = StatusError.not_found(kind.plural, name, kind.group)
-            for i in pending:
-                name = str(get_metadata(items[i]).get("name", ""))
-                result.errors[i] = StatusError.conflict(kind.plural, name, group=kind.group)
-        return result
 
     async def close(self) -> None:
         await self.watchers.close()

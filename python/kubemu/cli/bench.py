@@ -20,6 +20,13 @@ def _etcd(args: argparse.Namespace) -> int:
     return code
 
 
+def _apiserver(args: argparse.Namespace) -> int:
+    from kubemu.bench import apiserver_bench
+
+    code: int = apiserver_bench.main(args.rest)
+    return code
+
+
 def register(groups: Any) -> None:
     bench = groups.add_parser("bench", help="run benchmarks")
     which = bench.add_subparsers(dest="bench", metavar="BENCHMARK")
@@ -40,3 +47,12 @@ def register(groups: Any) -> None:
         add_help=False,
     )
     etcd.set_defaults(handler=_etcd, accepts_rest=True)
+    apiserver = which.add_parser(
+        "apiserver",
+        help="the apiserver in-process and over gRPC (client in a separate process): single "
+        "get/create/update, create_many, bind_many, field-selected watch, LIST of 100k pods",
+        description="Options are those of python -m kubemu.bench.apiserver_bench (--quick, "
+        "--runs N, --modes inprocess,grpc, --seconds S, --json FILE).",
+        add_help=False,
+    )
+    apiserver.set_defaults(handler=_apiserver, accepts_rest=True)

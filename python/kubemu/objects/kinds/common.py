@@ -40,6 +40,8 @@ def is_int(value: Any) -> TypeGuard[int]:
 
 def as_map(value: Any) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one (read-only use)."""
+    if type(value) is dict:  # the common case, without the ABC instance check
+        return value
     return value if isinstance(value, Mapping) else _EMPTY
 
 
@@ -51,7 +53,7 @@ def dicts(value: Any) -> Iterator[tuple[int, Obj]]:
     """``enumerate`` over the dict items of a list (other items are skipped)."""
     if isinstance(value, list):
         for i, item in enumerate(value):
-            if isinstance(item, dict):
+            if type(item) is dict or isinstance(item, dict):
                 yield i, item
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 from kubemu.objects.errors import (
@@ -166,9 +167,40 @@ def _quantity_value_errors(name: str, q: Quantity, path: str) -> list[FieldError
     return errs
 
 
+def resources_key(resources: Any) -> tuple[Any, ...] | None:
+    """A hashable key of a ``ResourceRequirements`` made only of string maps under ``limits``
+    and ``requests`` (the common shape), else None. Equal keys validate alike."""
+    if type(resources) is not dict:
+        return None if resources is not None else ()
+    key: list[Any] = []
+    for field_name, value in resources.items():
+        if field_name not in ("limits", "requests") or type(value) is not dict:
+            return None
+        items = tuple(value.items())
+        for k, v in items:
+            if type(k) is not str or type(v) is not str:
+                return None
+        key.append((field_name, items))
+    return tuple(key)
+
+
+@lru_cache(maxsize=4096)
+def _cached_resource_requirements(key: tuple[Any, ...], path: str) -> tuple[FieldError, ...]:
+    resources = {name: dict(items) for name, items in key}
+    return tuple(_validate_resource_requirements(resources, path))
+
+
 def validate_resource_requirements(resources: Any, path: str) -> list[FieldError]:
     """``ValidateContainerResourceRequirements``: names, non-negative quantities, request ≤
-    limit (= limit for resources that cannot be overcommitted)."""
+    limit (= limit for resources that cannot be overcommitted). Results for the common shape
+    (string maps) are memoized by content and path: pods of one template validate once."""
+    key = resources_key(resources)
+    if key is not None:
+        return list(_cached_resource_requirements(key, path))
+    return _validate_resource_requirements(resources, path)
+
+
+def _validate_resource_requirements(resources: Any, path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     res = as_map(resources)
     lim_path, req_path = f"{path}.limits", f"{path}.requests"

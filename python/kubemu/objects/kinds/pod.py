@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
+
+import msgpack  # type: ignore[import-untyped]
 
 from kubemu.objects.errors import (
     FieldError,
@@ -18,7 +21,7 @@ from kubemu.objects.errors import (
 )
 from kubemu.objects.kinds.base import Kind
 from kubemu.objects.kinds.common import Obj, as_list, as_map, dicts, is_int
-from kubemu.objects.kinds.containers import parse_resource_list
+from kubemu.objects.kinds.containers import parse_resource_list, resources_key
 from kubemu.objects.kinds.podspec import default_pod_spec, validate_pod_spec
 from kubemu.objects.kinds.scheduling import validate_tolerations
 from kubemu.objects.meta import FIELD_IMMUTABLE, get_metadata, now_rfc3339
@@ -28,7 +31,6 @@ from kubemu.objects.names import (
     name_is_dns_subdomain,
     qualified_name_errors,
 )
-from kubemu.objects.quantity import Quantity
 
 __all__ = ["POD", "UPDATABLE_POD_SPEC_FIELDS", "bind", "compute_qos_class"]
 
@@ -81,33 +83,56 @@ def default_pod(pod: Obj) -> None:
 def compute_qos_class(pod: Mapping[str, Any]) -> str:
     """``GetPodQOS``: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits."""
     spec = as_map(pod.get("spec"))
-    requests: dict[str, Quantity] = {}
-    limits: dict[str, Quantity] = {}
+    requests: dict[str, int] = {}  # nanos
+    limits: dict[str, int] = {}
     guaranteed = True
-    zero = Quantity()
     for key in ("containers", "initContainers"):
         for _, c in dicts(spec.get(key)):
-            res = as_map(c.get("resources"))
-            for name, q in parse_resource_list(res.get("requests"), "").items():
-                if name in ("cpu", "memory") and q > zero:
-                    requests[name] = requests.get(name, zero) + q
-            found = set()
-            for name, q in parse_resource_list(res.get("limits"), "").items():
-                if name in ("cpu", "memory") and q > zero:
-                    found.add(name)
-                    limits[name] = limits.get(name, zero) + q
-            if found != {"cpu", "memory"}:
+            c_requests, c_limits = _container_qos_resources(c.get("resources"))
+            for name, n in c_requests:
+                requests[name] = requests.get(name, 0) + n
+            for name, n in c_limits:
+                limits[name] = limits.get(name, 0) + n
+            if len(c_limits) != 2:  # not both cpu and memory limits
                 guaranteed = False
     if not requests and not limits:
         return "BestEffort"
     if guaranteed:
-        for name, q in requests.items():
-            if limits.get(name) != q:
+        for name, n in requests.items():
+            if limits.get(name) != n:
                 guaranteed = False
                 break
     if guaranteed and len(requests) == len(limits):
         return "Guaranteed"
     return "Burstable"
+
+
+QosResources = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+
+
+def _container_qos_resources(resources: Any) -> QosResources:
+    """The positive cpu/memory requests and limits of one container, in nanos (memoized by
+    content for the common shape)."""
+    key = resources_key(resources)
+    if key is not None:
+        return _cached_qos_resources(key)
+    return _qos_resources(as_map(resources))
+
+
+@lru_cache(maxsize=4096)
+def _cached_qos_resources(key: tuple[Any, ...]) -> QosResources:
+    return _qos_resources({name: dict(items) for name, items in key})
+
+
+def _qos_resources(res: Mapping[str, Any]) -> QosResources:
+    out = []
+    for field_name in ("requests", "limits"):
+        found = []
+        for name, q in parse_resource_list(res.get(field_name), "").items():
+            if name in ("cpu", "memory") and q.nanos > 0:
+                found.append((name, q.nanos))
+        out.append(tuple(found))
+    return out[0], out[1]
 
 
 def _initial_status(pod: Obj) -> Obj:
@@ -130,7 +155,19 @@ def _validate_pod(pod: Obj) -> list[FieldError]:
     spec = pod.get("spec")
     if not isinstance(spec, dict):
         return [required("spec.containers")]
-    return validate_pod_spec(spec, "spec", is_pod=True)
+    try:
+        key = msgpack.packb(spec, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError):
+        return validate_pod_spec(spec, "spec", is_pod=True)
+    return list(_validate_pod_spec_bytes(key))
+
+
+@lru_cache(maxsize=1024)
+def _validate_pod_spec_bytes(spec: bytes) -> tuple[FieldError, ...]:
+    """``validate_pod_spec`` of a spec given as msgpack bytes, memoized: the spec's validation
+    depends on the spec alone, and the pods of one template (a ReplicaSet's, a benchmark's)
+    share it, so each distinct spec is validated once."""
+    return tuple(validate_pod_spec(msgpack.unpackb(spec, raw=False), "spec", is_pod=True))
 
 
 def _validate_pod_create(pod: Obj) -> list[FieldError]:

@@ -1,0 +1,102 @@
+"""pods/binding of :class:`~kubemu.apiserver.handlers.APIServer`: ``bind`` and ``bind_many``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from kubemu.apiserver import codec
+from kubemu.apiserver.batches import gc_paused
+from kubemu.apiserver.request import UserInfo
+from kubemu.apiserver.storage import (
+    KeyMissing,
+    RevisionMismatch,
+)
+from kubemu.apiserver.updating import MAX_UPDATE_RETRIES
+from kubemu.client.interface import BatchResult
+from kubemu.objects import StatusError
+from kubemu.objects.kinds.pod import bind as bind_pod
+from kubemu.objects.meta import (
+    get_metadata,
+    prepare_for_storage,
+)
+
+if TYPE_CHECKING:
+    from kubemu.apiserver.handlers import APIServer
+
+Obj = dict[str, Any]
+
+
+class Binding:
+    """``bind``, ``bind_many`` (a mixin of APIServer)."""
+
+    async def bind(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, namespace: str, name: str, binding: Obj, *, user: UserInfo
+    ) -> Obj:
+        """``pods/binding``: sets ``spec.nodeName`` and the PodScheduled condition."""
+        kind = self.kind("pods")
+        namespace = self._namespace(kind, namespace)
+        with self._request("create", kind, user, namespace, name, "binding"):
+            for _ in range(MAX_UPDATE_RETRIES):
+                cur = self._get_stored(kind, namespace, name)
+                pod = self._decode(cur)
+                new = self._bound(pod, binding)
+                try:
+                    return self._write_update(kind, new, pod, cur)
+                except RevisionMismatch:
+                    continue
+                except KeyMissing:
+                    raise StatusError.not_found(kind.plural, name) from None
+            raise StatusError.conflict("pods/binding", name)
+
+    def _bound(self: APIServer, pod: Obj, binding: Obj) -> Obj:  # type: ignore[misc]  # self-typed mixin
+        meta = get_metadata(pod)
+        uid = (binding.get("metadata") or {}).get("uid")
+        if uid and uid != meta.get("uid"):
+            raise StatusError.conflict(
+                "pods/binding",
+                meta.get("name", ""),
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                f"{meta.get('uid', '')}",
+            )
+        new = codec.decode_trusted(codec.encode(pod))
+        bind_pod(new, binding, now=self._now())
+        return new
+
+    async def bind_many(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, bindings: Sequence[tuple[str, str, str]], *, user: UserInfo
+    ) -> BatchResult:
+        """(namespace, pod, node) triples: one store batch; a pod written concurrently is
+        retried."""
+        kind = self.kind("pods")
+        result = BatchResult([None] * len(bindings), [None] * len(bindings))
+        with self._request("create", kind, user, "", "", "binding"), gc_paused():
+            pending = list(range(len(bindings)))
+            for _ in range(4):
+                if not pending:
+                    break
+                writes: builtins.list[tuple[int, bytes, bytes, int, Obj]] = []
+                for i in pending:
+                    ns, name, node = bindings[i]
+                    try:
+                        cur = self._get_stored(kind, self._namespace(kind, ns), name)
+                        pod = self._decode(cur)
+                        new = self._bound(pod, {"target": {"kind": "Node", "name": node}})
+                        prepare_for_storage(new)
+                        writes.append((i, cur.key, codec.encode(new), cur.revision, new))
+                    except StatusError as e:
+                        result.errors[i] = e
+                outcomes = self.storage.update_many([(k, v, r) for _, k, v, r, _ in writes])
+                pending = []
+                for (i, _, _, _, new), out in zip(writes, outcomes, strict=True):
+                    if isinstance(out, int):
+                        get_metadata(new)["resourceVersion"] = str(out)
+                        result.objects[i] = new
+                    elif isinstance(out, RevisionMismatch):
+                        pending.append(i)
+                    else:
+                        result.errors[i] = StatusError.not_found("pods", bindings[i][1])
+            for i in pending:
+                result.errors[i] = StatusError.conflict("pods/binding", bindings[i][1])
+        return result
