@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release -p kubemu-sched --example bench_schedule [NODES] [PODS]`
 //! (defaults 5000 × 10000). Prints pods/s for the scheduling loop only
-//! (decoding is timed separately).
+//! (decoding is timed separately). With `BENCH_WITHOUT_TOPOLOGY=1` the
+//! profile leaves out PodTopologySpread and InterPodAffinity (an A/B of
+//! their cost on pods without spread or affinity terms).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,8 +19,14 @@ fn main() {
     let nodes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
     let pods: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
 
+    let mut cfg = Profile::default_config();
+    if std::env::var_os("BENCH_WITHOUT_TOPOLOGY").is_some() {
+        cfg.multi_point
+            .retain(|p| p.name != "PodTopologySpread" && p.name != "InterPodAffinity");
+    }
+    let profile = Profile::build(&cfg, &kubemu_sched::Registry::in_tree()).expect("profile");
     let mut s = Scheduler::new(
-        Profile::default_profile(),
+        profile,
         SchedulerOptions {
             seed: 1,
             ..Default::default()

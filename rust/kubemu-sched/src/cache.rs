@@ -9,10 +9,12 @@
 //! (`Node::zone_key`) in order of first appearance, nodes within a zone in
 //! insertion order, and the list interleaves the zones one node at a time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::model::{HostPort, Node, NonZero, PodInfo, Resource, BIND_ALL_HOST_IP};
+use crate::model::{
+    raw::RawMeta, DecodeError, HostPort, Labels, Node, NonZero, PodInfo, Resource, BIND_ALL_HOST_IP,
+};
 
 /// Index of a node slot in the cache (stable while the node exists).
 pub type NodeIdx = u32;
@@ -80,6 +82,8 @@ pub struct NodeInfo {
     /// Sum of the pods' non-zero cpu/memory (upstream `NonZeroRequested`).
     pub non_zero_requested: NonZero,
     pods: Vec<Arc<PodInfo>>,
+    pods_with_affinity: Vec<Arc<PodInfo>>,
+    pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     used_ports: HostPortInfo,
     images: Vec<ImageId>,
     /// Bumped on every change of this node's info (cache-wide counter value).
@@ -97,6 +101,8 @@ impl NodeInfo {
             requested: Resource::default(),
             non_zero_requested: NonZero::default(),
             pods: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
             used_ports: HostPortInfo::default(),
             images: Vec::new(),
             generation: 0,
@@ -116,6 +122,24 @@ impl NodeInfo {
     /// The pods assumed or bound to the node.
     pub fn pods(&self) -> &[Arc<PodInfo>] {
         &self.pods
+    }
+
+    /// The pods with inter-pod affinity or anti-affinity terms (upstream
+    /// `PodsWithAffinity`).
+    pub fn pods_with_affinity(&self) -> &[Arc<PodInfo>] {
+        &self.pods_with_affinity
+    }
+
+    /// The pods with required anti-affinity terms (upstream
+    /// `PodsWithRequiredAntiAffinity`).
+    pub fn pods_with_required_anti_affinity(&self) -> &[Arc<PodInfo>] {
+        &self.pods_with_required_anti_affinity
+    }
+
+    /// True when the node object is present (not only pods left on a
+    /// removed node).
+    pub fn is_present(&self) -> bool {
+        self.present
     }
 
     /// Host ports in use.
@@ -142,6 +166,12 @@ pub struct Cache {
     order: Vec<NodeIdx>,
     order_dirty: bool,
     generation: u64,
+    /// Nodes with pods with affinity terms (upstream `HavePodsWithAffinityList`).
+    nodes_with_affinity: BTreeSet<NodeIdx>,
+    /// Nodes with pods with required anti-affinity terms.
+    nodes_with_required_anti_affinity: BTreeSet<NodeIdx>,
+    /// Namespace name → labels (for namespace selectors).
+    namespaces: HashMap<Box<str>, Labels>,
 }
 
 impl Cache {
@@ -311,7 +341,20 @@ impl Cache {
         for p in &pod.host_ports {
             info.used_ports.add(p);
         }
+        let (aff, anti) = (pod.has_pod_affinity(), pod.has_required_anti_affinity());
+        if aff {
+            info.pods_with_affinity.push(Arc::clone(&pod));
+        }
+        if anti {
+            info.pods_with_required_anti_affinity.push(Arc::clone(&pod));
+        }
         info.pods.push(pod);
+        if aff {
+            self.nodes_with_affinity.insert(idx);
+        }
+        if anti {
+            self.nodes_with_required_anti_affinity.insert(idx);
+        }
         self.pods.insert(key, idx);
         self.bump(idx);
     }
@@ -328,6 +371,21 @@ impl Cache {
             info.non_zero_requested.sub(pod.non_zero);
             for p in &pod.host_ports {
                 info.used_ports.remove(p);
+            }
+            let drop_from = |list: &mut Vec<Arc<PodInfo>>| {
+                if let Some(j) = list.iter().position(|p| &*p.key() == key) {
+                    list.swap_remove(j);
+                }
+                list.is_empty()
+            };
+            let no_aff = pod.has_pod_affinity() && drop_from(&mut info.pods_with_affinity);
+            let no_anti = pod.has_required_anti_affinity()
+                && drop_from(&mut info.pods_with_required_anti_affinity);
+            if no_aff {
+                self.nodes_with_affinity.remove(&idx);
+            }
+            if no_anti {
+                self.nodes_with_required_anti_affinity.remove(&idx);
             }
         }
         self.bump(idx);
@@ -385,6 +443,72 @@ impl Cache {
     /// The node info of `name`, if it has a node object.
     pub fn get(&self, name: &str) -> Option<&NodeInfo> {
         self.index_of(name).map(|i| self.info(i))
+    }
+
+    /// Nodes (present) hosting pods with inter-pod affinity or
+    /// anti-affinity terms, in slot order (upstream `HavePodsWithAffinityList`).
+    pub fn nodes_with_pods_with_affinity(&self) -> impl Iterator<Item = &NodeInfo> + '_ {
+        self.nodes_with_affinity
+            .iter()
+            .map(|&i| self.info(i))
+            .filter(|n| n.present)
+    }
+
+    /// Nodes (present) hosting pods with required anti-affinity terms
+    /// (upstream `HavePodsWithRequiredAntiAffinityList`).
+    pub fn nodes_with_pods_with_required_anti_affinity(
+        &self,
+    ) -> impl Iterator<Item = &NodeInfo> + '_ {
+        self.nodes_with_required_anti_affinity
+            .iter()
+            .map(|&i| self.info(i))
+            .filter(|n| n.present)
+    }
+
+    /// Adds or replaces namespace `name` with its labels (for the
+    /// `namespaceSelector` of pod affinity terms).
+    pub fn set_namespace(&mut self, name: &str, labels: Labels) {
+        self.namespaces.insert(name.into(), labels);
+        self.generation += 1;
+    }
+
+    /// Adds or replaces a namespace from its document's msgpack bytes
+    /// (`metadata.name` and `metadata.labels` are read); returns its name.
+    pub fn set_namespace_msgpack(&mut self, bytes: &[u8]) -> Result<String, DecodeError> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Doc {
+            #[serde(deserialize_with = "crate::model::raw::nullable")]
+            metadata: RawMeta,
+        }
+        let d: Doc = rmp_serde::from_slice(bytes)?;
+        if d.metadata.name.is_empty() {
+            return Err(DecodeError("namespace has no metadata.name".into()));
+        }
+        let labels = Labels::from_pairs(
+            d.metadata
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        self.set_namespace(&d.metadata.name, labels);
+        Ok(d.metadata.name)
+    }
+
+    /// Removes namespace `name`; false if unknown.
+    pub fn remove_namespace(&mut self, name: &str) -> bool {
+        self.generation += 1;
+        self.namespaces.remove(name).is_some()
+    }
+
+    /// The labels of namespace `name`, if known.
+    pub fn namespace_labels(&self, name: &str) -> Option<&Labels> {
+        self.namespaces.get(name)
+    }
+
+    /// Every known namespace with its labels (arbitrary order).
+    pub fn namespaces(&self) -> impl Iterator<Item = (&str, &Labels)> + '_ {
+        self.namespaces.iter().map(|(k, v)| (&**k, v))
     }
 
     /// The interned id of an image name, if some node ever reported it.

@@ -333,7 +333,9 @@ fn profiles_expand_multi_point_and_validate() {
             "TaintToleration",
             "NodeAffinity",
             "NodePorts",
-            "NodeResourcesFit"
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity"
         ]
     );
     assert_eq!(
@@ -342,10 +344,14 @@ fn profiles_expand_multi_point_and_validate() {
             "TaintToleration",
             "NodeAffinity",
             "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity",
             "NodeResourcesBalancedAllocation",
             "ImageLocality"
         ]
     );
+    assert_eq!(p.weight("PodTopologySpread"), Some(2));
+    assert_eq!(p.weight("InterPodAffinity"), Some(2));
     assert_eq!(p.plugin_names("queueSort"), ["PrioritySort"]);
     assert_eq!(p.plugin_names("preEnqueue"), ["SchedulingGates"]);
     assert_eq!(p.weight("TaintToleration"), Some(3));
@@ -367,6 +373,8 @@ fn profiles_expand_multi_point_and_validate() {
             "NodeResourcesFit",
             "TaintToleration",
             "NodeAffinity",
+            "PodTopologySpread",
+            "InterPodAffinity",
             "NodeResourcesBalancedAllocation"
         ]
     );

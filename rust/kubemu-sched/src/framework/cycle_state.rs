@@ -8,10 +8,15 @@ use std::any::Any;
 pub trait StateData: Any + Send + Sync {
     /// Upcast for typed reads.
     fn as_any(&self) -> &dyn Any;
+    /// Upcast for typed updates.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 impl<T: Any + Send + Sync> StateData for T {
     fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }
@@ -45,6 +50,14 @@ impl CycleState {
             .iter()
             .find(|(k, _)| *k == key)
             .and_then(|(_, v)| (**v).as_any().downcast_ref::<T>())
+    }
+
+    /// The value under `key` for update, if present and of type `T`.
+    pub fn read_mut<T: 'static>(&mut self, key: &str) -> Option<&mut T> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| (**v).as_any_mut().downcast_mut::<T>())
     }
 
     /// Removes `key`.

@@ -124,6 +124,34 @@ pub trait PreFilterPlugin: Plugin {
         pod: &PodInfo,
         snapshot: &Snapshot,
     ) -> Result<PreFilterResult, Status>;
+
+    /// The AddPod/RemovePod extensions, if the plugin has any.
+    fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        None
+    }
+}
+
+/// Upstream `PreFilterExtensions`: updates a PreFilter plugin's cycle state
+/// incrementally when a pod is added to or removed from a node during the
+/// cycle (preemption's dry runs, nominated pods), instead of recomputing it.
+/// A plugin whose PreFilter returned `Skip` has no state: both are no-ops.
+pub trait PreFilterExtensions {
+    /// `pod_to_add` is now on `node` (for the cycle of `pod`).
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_add: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status>;
+    /// `pod_to_remove` is no longer on `node` (for the cycle of `pod`).
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_remove: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status>;
 }
 
 /// Decides whether a pod fits one node. Must be pure (the engine may call it

@@ -234,6 +234,8 @@ impl Profile {
                 (NODE_AFFINITY, 2),
                 (NODE_PORTS, 0),
                 (NODE_RESOURCES_FIT, 1),
+                (POD_TOPOLOGY_SPREAD, 2),
+                (INTER_POD_AFFINITY, 2),
                 (NODE_RESOURCES_BALANCED_ALLOCATION, 1),
                 (IMAGE_LOCALITY, 1),
             ]

@@ -5,6 +5,11 @@
 pub struct Labels(Vec<(Box<str>, Box<str>)>);
 
 impl Labels {
+    /// No labels (usable in statics).
+    pub const fn empty() -> Self {
+        Self(Vec::new())
+    }
+
     /// Builds from pairs; a later duplicate key replaces an earlier one.
     pub fn from_pairs<K: Into<Box<str>>, V: Into<Box<str>>>(
         pairs: impl IntoIterator<Item = (K, V)>,

@@ -8,6 +8,7 @@
 mod labels;
 mod node;
 mod pod;
+mod pod_terms;
 pub(crate) mod raw;
 mod resource;
 mod selector;
@@ -16,6 +17,10 @@ mod taint;
 pub use labels::Labels;
 pub use node::{ImageSummary, Node};
 pub use pod::{HostPort, PodInfo, BIND_ALL_HOST_IP, DEFAULT_SCHEDULER_NAME};
+pub use pod_terms::{
+    AffinityTerm, LabelSelector, OwnerReference, PodAffinityTerms, TopologySpreadConstraint,
+    WeightedAffinityTerm, WhenUnsatisfiable,
+};
 pub use resource::{
     is_scalar_resource_name, NonZero, Resource, ResourceList, DEFAULT_MEMORY_REQUEST,
     DEFAULT_MILLI_CPU_REQUEST,

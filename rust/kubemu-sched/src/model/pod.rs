@@ -2,6 +2,7 @@
 //! need per node precomputed (requests, parsed selectors, host ports, images).
 
 use super::labels::Labels;
+use super::pod_terms::{OwnerReference, PodAffinityTerms, TopologySpreadConstraint};
 use super::raw::{RawContainer, RawPod, RawResourceMap};
 use super::resource::{
     pod_requests, ContainerRequests, NonZero, Resource, ResourceList, CPU, MEMORY,
@@ -70,6 +71,17 @@ pub struct PodInfo {
     pub non_zero: NonZero,
     /// Container images (init containers first), normalized with `:latest`.
     pub images: Vec<Box<str>>,
+    /// `metadata.ownerReferences`.
+    pub owner_references: Vec<OwnerReference>,
+    /// `metadata.deletionTimestamp` is set (terminating pods are not counted
+    /// by PodTopologySpread).
+    pub terminating: bool,
+    /// `spec.topologySpreadConstraints` parsed (all of them, whatever
+    /// `whenUnsatisfiable`); `Err` holds the first selector parse error.
+    pub topology_spread_constraints: Result<Vec<TopologySpreadConstraint>, String>,
+    /// Inter-pod affinity and anti-affinity terms; `None` when the pod has
+    /// neither `podAffinity` nor `podAntiAffinity`.
+    pub pod_affinity: Option<Box<PodAffinityTerms>>,
 }
 
 impl PodInfo {
@@ -136,11 +148,24 @@ impl PodInfo {
             push_ports(c, &mut host_ports);
             images.push(normalized_image_name(&c.image));
         }
+        let labels = Labels::from_pairs(meta.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let topology_spread_constraints = spec
+            .topology_spread_constraints
+            .iter()
+            .map(|c| TopologySpreadConstraint::parse(c, &labels))
+            .collect();
+        let (pa, pn) = spec
+            .affinity
+            .as_ref()
+            .map(|a| (a.pod_affinity.as_ref(), a.pod_anti_affinity.as_ref()))
+            .unwrap_or_default();
+        let pod_affinity = (pa.is_some() || pn.is_some())
+            .then(|| Box::new(PodAffinityTerms::parse(&meta.namespace, pa, pn)));
         Self {
             uid: meta.uid.as_str().into(),
             name: meta.name.as_str().into(),
             namespace: meta.namespace.as_str().into(),
-            labels: Labels::from_pairs(meta.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            labels,
             node_name: spec.node_name.as_str().into(),
             scheduler_name: if spec.scheduler_name.is_empty() {
                 DEFAULT_SCHEDULER_NAME.into()
@@ -176,7 +201,46 @@ impl PodInfo {
             requests,
             non_zero,
             images,
+            owner_references: meta
+                .owner_references
+                .iter()
+                .map(OwnerReference::from_raw)
+                .collect(),
+            terminating: meta.deletion_timestamp.is_some(),
+            topology_spread_constraints,
+            pod_affinity,
         }
+    }
+
+    /// The pod's affinity terms, or an empty set.
+    pub fn affinity_terms(&self) -> &PodAffinityTerms {
+        static EMPTY: PodAffinityTerms = PodAffinityTerms {
+            required_affinity: Vec::new(),
+            required_anti_affinity: Vec::new(),
+            preferred_affinity: Vec::new(),
+            preferred_anti_affinity: Vec::new(),
+            parse_error: None,
+        };
+        self.pod_affinity.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// True when the pod has inter-pod affinity or anti-affinity terms
+    /// (upstream `PodsWithAffinity` membership).
+    pub fn has_pod_affinity(&self) -> bool {
+        self.pod_affinity.as_ref().is_some_and(|a| a.has_any())
+    }
+
+    /// True when the pod has required anti-affinity terms (upstream
+    /// `PodsWithRequiredAntiAffinity` membership).
+    pub fn has_required_anti_affinity(&self) -> bool {
+        self.pod_affinity
+            .as_ref()
+            .is_some_and(|a| !a.required_anti_affinity.is_empty())
+    }
+
+    /// The controller owner reference (upstream `GetControllerOf`).
+    pub fn controller_ref(&self) -> Option<&OwnerReference> {
+        self.owner_references.iter().find(|o| o.controller)
     }
 }
 

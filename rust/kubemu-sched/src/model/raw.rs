@@ -65,6 +65,80 @@ pub(crate) struct RawMeta {
     pub uid: String,
     #[serde(deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
+    pub owner_references: Vec<RawOwnerReference>,
+    /// Present (any value) when the object is being deleted.
+    pub deletion_timestamp: Option<de::IgnoredAny>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawOwnerReference {
+    #[serde(deserialize_with = "nullable")]
+    pub api_version: String,
+    #[serde(deserialize_with = "nullable")]
+    pub kind: String,
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub uid: String,
+    pub controller: Option<bool>,
+}
+
+/// `metav1.LabelSelector`.
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawLabelSelector {
+    #[serde(deserialize_with = "nullable")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
+    pub match_expressions: Vec<RawRequirement>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawTopologySpreadConstraint {
+    #[serde(deserialize_with = "nullable")]
+    pub max_skew: i32,
+    #[serde(deserialize_with = "nullable")]
+    pub topology_key: String,
+    #[serde(deserialize_with = "nullable")]
+    pub when_unsatisfiable: String,
+    pub label_selector: Option<RawLabelSelector>,
+    pub min_domains: Option<i32>,
+    pub node_affinity_policy: Option<String>,
+    pub node_taints_policy: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub match_label_keys: Vec<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawPodAffinity {
+    #[serde(deserialize_with = "nullable")]
+    pub required_during_scheduling_ignored_during_execution: Vec<RawPodAffinityTerm>,
+    #[serde(deserialize_with = "nullable")]
+    pub preferred_during_scheduling_ignored_during_execution: Vec<RawWeightedPodAffinityTerm>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawPodAffinityTerm {
+    pub label_selector: Option<RawLabelSelector>,
+    #[serde(deserialize_with = "nullable")]
+    pub namespaces: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub topology_key: String,
+    pub namespace_selector: Option<RawLabelSelector>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawWeightedPodAffinityTerm {
+    #[serde(deserialize_with = "nullable")]
+    pub weight: i32,
+    #[serde(deserialize_with = "nullable")]
+    pub pod_affinity_term: RawPodAffinityTerm,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -99,6 +173,8 @@ pub(crate) struct RawPodSpec {
     pub tolerations: Vec<RawToleration>,
     #[serde(deserialize_with = "nullable")]
     pub scheduling_gates: Vec<RawGate>,
+    #[serde(deserialize_with = "nullable")]
+    pub topology_spread_constraints: Vec<RawTopologySpreadConstraint>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -137,6 +213,8 @@ pub(crate) struct RawPort {
 #[serde(default, rename_all = "camelCase")]
 pub(crate) struct RawAffinity {
     pub node_affinity: Option<RawNodeAffinity>,
+    pub pod_affinity: Option<RawPodAffinity>,
+    pub pod_anti_affinity: Option<RawPodAffinity>,
 }
 
 #[derive(Deserialize, Default, Debug)]

@@ -27,7 +27,7 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    fn parse(r: &RawRequirement) -> Result<Self, String> {
+    pub(crate) fn parse(r: &RawRequirement) -> Result<Self, String> {
         let key: Box<str> = r.key.as_str().into();
         let values = || {
             let mut v: Vec<Box<str>> = r.values.iter().map(|s| s.as_str().into()).collect();
@@ -68,7 +68,7 @@ impl Requirement {
     }
 
     /// Upstream `labels.Requirement.Matches` against a label lookup.
-    fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+    pub(crate) fn matches<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         let in_set = |set: &[Box<str>], v: &str| set.binary_search_by(|s| (**s).cmp(v)).is_ok();
         match self {
             Self::In(k, set) => get(k).is_some_and(|v| in_set(set, v)),

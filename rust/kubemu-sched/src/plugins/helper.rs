@@ -27,3 +27,27 @@ pub fn broken_linear(shape: &[ShapePoint], p: i64) -> i64 {
     }
     shape.last().map_or(0, |p| p.score)
 }
+
+/// Upstream `nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)`: the
+/// pod's `nodeSelector` and required node affinity terms both hold.
+pub fn pod_matches_node_affinity(pod: &crate::model::PodInfo, node: &crate::model::Node) -> bool {
+    node.labels.contains_all(&pod.node_selector)
+        && pod
+            .required_affinity
+            .as_ref()
+            .is_none_or(|r| r.matches(&node.labels, &node.name))
+}
+
+/// Upstream `FindMatchingUntoleratedTaint` with
+/// `DoNotScheduleTaintsFilterFunc`: some `NoSchedule`/`NoExecute` taint of
+/// `node` is not tolerated by the pod.
+pub fn has_untolerated_do_not_schedule_taint(
+    pod: &crate::model::PodInfo,
+    node: &crate::model::Node,
+) -> bool {
+    use crate::model::TaintEffect;
+    node.taints.iter().any(|t| {
+        matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
+            && !crate::model::tolerations_tolerate(&pod.tolerations, t)
+    })
+}

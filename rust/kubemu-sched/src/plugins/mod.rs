@@ -5,6 +5,7 @@
 
 pub mod helper;
 pub mod image_locality;
+pub mod inter_pod_affinity;
 pub mod names;
 pub mod node_affinity;
 pub mod node_name;
@@ -12,6 +13,7 @@ pub mod node_ports;
 pub mod node_resources_balanced_allocation;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod resource_allocation;
 pub mod scheduling_gates;
@@ -30,6 +32,8 @@ pub fn in_tree() -> Vec<(&'static str, PluginFactory)> {
         (names::NODE_AFFINITY, node_affinity::factory),
         (names::NODE_PORTS, node_ports::factory),
         (names::NODE_RESOURCES_FIT, node_resources_fit::factory),
+        (names::POD_TOPOLOGY_SPREAD, pod_topology_spread::factory),
+        (names::INTER_POD_AFFINITY, inter_pod_affinity::factory),
         (
             names::NODE_RESOURCES_BALANCED_ALLOCATION,
             node_resources_balanced_allocation::factory,

@@ -20,9 +20,9 @@ pub const NODE_RESOURCES_FIT: &str = "NodeResourcesFit";
 pub const NODE_RESOURCES_BALANCED_ALLOCATION: &str = "NodeResourcesBalancedAllocation";
 /// ImageLocality.
 pub const IMAGE_LOCALITY: &str = "ImageLocality";
-/// PodTopologySpread (later).
+/// PodTopologySpread.
 pub const POD_TOPOLOGY_SPREAD: &str = "PodTopologySpread";
-/// InterPodAffinity (later).
+/// InterPodAffinity.
 pub const INTER_POD_AFFINITY: &str = "InterPodAffinity";
 /// DefaultPreemption (later).
 pub const DEFAULT_PREEMPTION: &str = "DefaultPreemption";

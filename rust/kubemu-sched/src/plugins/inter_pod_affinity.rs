@@ -1,0 +1,591 @@
+//! InterPodAffinity (upstream `plugins/interpodaffinity`).
+//!
+//! Terms: `podAffinity`/`podAntiAffinity` required and preferred terms,
+//! parsed with the pod ([`crate::model::AffinityTerm`]). A term with no
+//! `namespaces` and no `namespaceSelector` applies to its pod's namespace;
+//! the incoming pod's non-empty namespace selectors are resolved against the
+//! cache's namespaces ([`Cache::set_namespace`](crate::Cache::set_namespace))
+//! into names; existing pods' selectors are matched against the incoming
+//! pod's namespace labels.
+//!
+//! - PreFilter: counts per topology pair (key, value) of (1) existing pods'
+//!   required anti-affinity terms matching the incoming pod (over the nodes
+//!   with such pods), (2) existing pods matching all of the incoming pod's
+//!   required affinity terms (per term's key), (3) existing pods matching
+//!   each of its required anti-affinity terms. `Skip` when (1) is empty and
+//!   the pod has no required terms. AddPod/RemovePod update the counts.
+//! - Filter, in order: affinity ("node(s) didn't match pod affinity rules",
+//!   `UnschedulableAndUnresolvable`; a node missing a term's key fails; when
+//!   no pod anywhere matches and the pod matches its own terms it passes —
+//!   the first pod of a group); anti-affinity ("node(s) didn't match pod
+//!   anti-affinity rules", `Unschedulable`); existing pods' anti-affinity
+//!   ("node(s) didn't satisfy existing pods anti-affinity rules",
+//!   `Unschedulable`).
+//! - PreScore/Score: per topology pair, Σ over existing pods (all pods when
+//!   the incoming pod has preferred terms, else only pods with affinity) of
+//!   +w for the incoming pod's preferred affinity terms they match, −w for
+//!   its preferred anti-affinity terms, +hardPodAffinityWeight for each of
+//!   their required affinity terms the incoming pod matches, ±w for their
+//!   preferred terms the incoming pod matches; a node scores the sum over its
+//!   pairs. `Skip` when nothing was counted.
+//! - NormalizeScore: `int64(100·(s − min)/(max − min))` (float), min and max
+//!   over the feasible nodes; all 0 when max = min.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::cache::{Cache, NodeInfo};
+use crate::framework::{
+    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PreFilterExtensions,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    MAX_NODE_SCORE,
+};
+use crate::model::{AffinityTerm, LabelSelector, Labels, Node, PodInfo, WeightedAffinityTerm};
+
+pub use super::names::INTER_POD_AFFINITY as NAME;
+
+/// Upstream `ErrReasonExistingAntiAffinityRulesNotMatch`.
+pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
+/// Upstream `ErrReasonAffinityRulesNotMatch`.
+pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";
+/// Upstream `ErrReasonAntiAffinityRulesNotMatch`.
+pub const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
+    "node(s) didn't match pod anti-affinity rules";
+
+const PRE_FILTER_STATE_KEY: &str = "PreFilterInterPodAffinity";
+const PRE_SCORE_STATE_KEY: &str = "PreScoreInterPodAffinity";
+
+/// `InterPodAffinityArgs`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InterPodAffinityArgs {
+    /// Weight of existing pods' required affinity terms in scoring
+    /// (0..=100; 1 when absent).
+    pub hard_pod_affinity_weight: Option<i32>,
+    /// Skip existing pods' preferred terms when the incoming pod has none.
+    pub ignore_preferred_terms_of_existing_pods: bool,
+}
+
+/// The plugin.
+#[derive(Clone, Debug)]
+pub struct InterPodAffinity {
+    hard_pod_affinity_weight: i64,
+    ignore_preferred_terms_of_existing_pods: bool,
+}
+
+impl Default for InterPodAffinity {
+    fn default() -> Self {
+        Self {
+            hard_pod_affinity_weight: 1,
+            ignore_preferred_terms_of_existing_pods: false,
+        }
+    }
+}
+
+/// Registry factory.
+pub fn factory(args: PluginArgs<'_>) -> Result<Arc<dyn Plugin>, ConfigError> {
+    Ok(Arc::new(InterPodAffinity::new(args.decode(NAME)?)?))
+}
+
+impl InterPodAffinity {
+    /// Builds the plugin, validating `args` as upstream.
+    pub fn new(args: InterPodAffinityArgs) -> Result<Self, ConfigError> {
+        let w = args.hard_pod_affinity_weight.unwrap_or(1);
+        if !(0..=100).contains(&w) {
+            return Err(ConfigError(format!(
+                "{NAME} args: hardPodAffinityWeight: Invalid value: {w}: not in valid range [0-100]"
+            )));
+        }
+        Ok(Self {
+            hard_pod_affinity_weight: i64::from(w),
+            ignore_preferred_terms_of_existing_pods: args.ignore_preferred_terms_of_existing_pods,
+        })
+    }
+}
+
+/// Counts per topology pair: key → value → count (zero entries removed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopologyCounts(HashMap<Box<str>, HashMap<Box<str>, i64>>);
+
+impl TopologyCounts {
+    /// The count of `(key, value)`.
+    pub fn get(&self, key: &str, value: &str) -> i64 {
+        self.0
+            .get(key)
+            .and_then(|m| m.get(value))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// True when no pair has a non-zero count.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `delta` to the pair of `node`'s value of `key`, if it has the key.
+    fn update(&mut self, node: &Node, key: &str, delta: i64) {
+        let Some(v) = node.labels.get(key) else {
+            return;
+        };
+        let inner = self.0.entry(key.into()).or_default();
+        let e = inner.entry(v.into()).or_insert(0);
+        *e += delta;
+        if *e == 0 {
+            inner.remove(v);
+            if inner.is_empty() {
+                self.0.remove(key);
+            }
+        }
+    }
+
+    /// Upstream `updateWithAffinityTerms`: if `pod` matches all `terms`, adds
+    /// `delta` for each term's key.
+    fn update_with_affinity_terms(
+        &mut self,
+        terms: &[AffinityTerm],
+        pod: &PodInfo,
+        node: &Node,
+        delta: i64,
+    ) {
+        if pod_matches_all_affinity_terms(terms, pod) {
+            for t in terms {
+                self.update(node, &t.topology_key, delta);
+            }
+        }
+    }
+
+    /// Upstream `updateWithAntiAffinityTerms`: adds `delta` for each term
+    /// `pod` matches.
+    fn update_with_anti_affinity_terms(
+        &mut self,
+        terms: &[AffinityTerm],
+        pod: &PodInfo,
+        ns_labels: &Labels,
+        node: &Node,
+        delta: i64,
+    ) {
+        for t in terms {
+            if t.matches(&pod.namespace, &pod.labels, ns_labels) {
+                self.update(node, &t.topology_key, delta);
+            }
+        }
+    }
+}
+
+/// Upstream `podMatchesAllAffinityTerms` (false for no terms). The terms are
+/// the incoming pod's, with namespace selectors resolved.
+fn pod_matches_all_affinity_terms(terms: &[AffinityTerm], pod: &PodInfo) -> bool {
+    !terms.is_empty()
+        && terms
+            .iter()
+            .all(|t| t.matches(&pod.namespace, &pod.labels, &EMPTY_LABELS))
+}
+
+static EMPTY_LABELS: Labels = Labels::empty();
+
+/// Upstream `mergeAffinityTermNamespacesIfNotEmpty`: a namespace selector
+/// with requirements is replaced by the names of the namespaces it selects.
+fn resolve_term(term: &AffinityTerm, cache: &Cache) -> AffinityTerm {
+    let mut t = term.clone();
+    if matches!(&t.namespace_selector, LabelSelector::Requirements(r) if !r.is_empty()) {
+        let mut names: Vec<Box<str>> = cache
+            .namespaces()
+            .filter(|(_, l)| t.namespace_selector.matches(l))
+            .map(|(n, _)| n.into())
+            .collect();
+        names.sort();
+        for n in names {
+            if !t.namespaces.contains(&n) {
+                t.namespaces.push(n);
+            }
+        }
+        t.namespace_selector = LabelSelector::Nothing;
+    }
+    t
+}
+
+fn resolve_weighted(terms: &[WeightedAffinityTerm], cache: &Cache) -> Vec<WeightedAffinityTerm> {
+    terms
+        .iter()
+        .map(|w| WeightedAffinityTerm {
+            term: resolve_term(&w.term, cache),
+            weight: w.weight,
+        })
+        .collect()
+}
+
+/// PreFilter state (upstream `preFilterState`).
+#[derive(Clone, Debug)]
+pub struct PreFilterState {
+    /// Existing pods' required anti-affinity terms matching the incoming pod.
+    pub existing_anti_affinity_counts: TopologyCounts,
+    /// Existing pods matching all of the incoming pod's affinity terms.
+    pub affinity_counts: TopologyCounts,
+    /// Existing pods matching the incoming pod's anti-affinity terms.
+    pub anti_affinity_counts: TopologyCounts,
+    required_affinity: Vec<AffinityTerm>,
+    required_anti_affinity: Vec<AffinityTerm>,
+    /// The incoming pod matches all its own affinity terms.
+    self_match: bool,
+    namespace_labels: Labels,
+}
+
+impl PreFilterState {
+    fn update_with_pod(&mut self, updated: &PodInfo, pod: &PodInfo, node: &Node, delta: i64) {
+        self.existing_anti_affinity_counts
+            .update_with_anti_affinity_terms(
+                &updated.affinity_terms().required_anti_affinity,
+                pod,
+                &self.namespace_labels,
+                node,
+                delta,
+            );
+        self.affinity_counts.update_with_affinity_terms(
+            &self.required_affinity,
+            updated,
+            node,
+            delta,
+        );
+        self.anti_affinity_counts.update_with_anti_affinity_terms(
+            &self.required_anti_affinity,
+            updated,
+            &EMPTY_LABELS,
+            node,
+            delta,
+        );
+    }
+
+    fn satisfies_pod_affinity(&self, node: &Node) -> bool {
+        let mut pods_exist = true;
+        for t in &self.required_affinity {
+            match node.labels.get(&t.topology_key) {
+                Some(v) => {
+                    if self.affinity_counts.get(&t.topology_key, v) <= 0 {
+                        pods_exist = false;
+                    }
+                }
+                None => return false,
+            }
+        }
+        pods_exist || (self.affinity_counts.is_empty() && self.self_match)
+    }
+
+    fn satisfies_pod_anti_affinity(&self, node: &Node) -> bool {
+        if self.anti_affinity_counts.is_empty() {
+            return true;
+        }
+        !self.required_anti_affinity.iter().any(|t| {
+            node.labels
+                .get(&t.topology_key)
+                .is_some_and(|v| self.anti_affinity_counts.get(&t.topology_key, v) > 0)
+        })
+    }
+
+    fn satisfies_existing_pods_anti_affinity(&self, node: &Node) -> bool {
+        if self.existing_anti_affinity_counts.is_empty() {
+            return true;
+        }
+        !node
+            .labels
+            .iter()
+            .any(|(k, v)| self.existing_anti_affinity_counts.get(k, v) > 0)
+    }
+}
+
+impl Plugin for InterPodAffinity {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        Some(self)
+    }
+    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl PreFilterPlugin for InterPodAffinity {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> Result<PreFilterResult, Status> {
+        let terms = pod.affinity_terms();
+        if let Some(e) = &terms.parse_error {
+            return Err(Status::unresolvable(format!("parsing pod: {e}")));
+        }
+        let ns_labels = snap
+            .namespace_labels(&pod.namespace)
+            .unwrap_or(&EMPTY_LABELS);
+        let mut existing = TopologyCounts::default();
+        for info in snap.nodes_with_pods_with_required_anti_affinity() {
+            for ep in info.pods_with_required_anti_affinity() {
+                existing.update_with_anti_affinity_terms(
+                    &ep.affinity_terms().required_anti_affinity,
+                    pod,
+                    ns_labels,
+                    info.node(),
+                    1,
+                );
+            }
+        }
+        if existing.is_empty()
+            && terms.required_affinity.is_empty()
+            && terms.required_anti_affinity.is_empty()
+        {
+            return Err(Status::skip());
+        }
+        let required_affinity: Vec<AffinityTerm> = terms
+            .required_affinity
+            .iter()
+            .map(|t| resolve_term(t, snap))
+            .collect();
+        let required_anti_affinity: Vec<AffinityTerm> = terms
+            .required_anti_affinity
+            .iter()
+            .map(|t| resolve_term(t, snap))
+            .collect();
+        let mut affinity = TopologyCounts::default();
+        let mut anti = TopologyCounts::default();
+        if !required_affinity.is_empty() || !required_anti_affinity.is_empty() {
+            for &idx in snap.order() {
+                let info = snap.info(idx);
+                for ep in info.pods() {
+                    affinity.update_with_affinity_terms(&required_affinity, ep, info.node(), 1);
+                    anti.update_with_anti_affinity_terms(
+                        &required_anti_affinity,
+                        ep,
+                        &EMPTY_LABELS,
+                        info.node(),
+                        1,
+                    );
+                }
+            }
+        }
+        let self_match = pod_matches_all_affinity_terms(&required_affinity, pod);
+        state.write(
+            PRE_FILTER_STATE_KEY,
+            PreFilterState {
+                existing_anti_affinity_counts: existing,
+                affinity_counts: affinity,
+                anti_affinity_counts: anti,
+                required_affinity,
+                required_anti_affinity,
+                self_match,
+                namespace_labels: ns_labels.clone(),
+            },
+        );
+        Ok(PreFilterResult::all())
+    }
+
+    fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        Some(self)
+    }
+}
+
+impl PreFilterExtensions for InterPodAffinity {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_add: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status> {
+        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            s.update_with_pod(pod_to_add, pod, node.node(), 1);
+        }
+        Ok(())
+    }
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_remove: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status> {
+        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            s.update_with_pod(pod_to_remove, pod, node.node(), -1);
+        }
+        Ok(())
+    }
+}
+
+/// The PreFilter state of a cycle, if PreFilter ran and did not skip.
+pub fn pre_filter_state(state: &CycleState) -> Option<&PreFilterState> {
+    state.read::<PreFilterState>(PRE_FILTER_STATE_KEY)
+}
+
+impl FilterPlugin for InterPodAffinity {
+    fn filter(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Result<(), Status> {
+        let s = state
+            .read::<PreFilterState>(PRE_FILTER_STATE_KEY)
+            .ok_or_else(|| Status::error("InterPodAffinity: PreFilter state missing"))?;
+        let n = node.node();
+        if !s.satisfies_pod_affinity(n) {
+            return Err(Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH));
+        }
+        if !s.satisfies_pod_anti_affinity(n) {
+            return Err(Status::unschedulable(
+                ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
+            ));
+        }
+        if !s.satisfies_existing_pods_anti_affinity(n) {
+            return Err(Status::unschedulable(
+                ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// PreScore state: topology key → value → score.
+#[derive(Clone, Debug, Default)]
+struct PreScoreState {
+    topology_score: HashMap<Box<str>, HashMap<Box<str>, i64>>,
+}
+
+impl PreScoreState {
+    fn process_term(
+        &mut self,
+        term: &AffinityTerm,
+        weight: i64,
+        pod: &PodInfo,
+        ns_labels: &Labels,
+        node: &Node,
+        multiplier: i64,
+    ) {
+        if !term.matches(&pod.namespace, &pod.labels, ns_labels) {
+            return;
+        }
+        if let Some(v) = node.labels.get(&term.topology_key) {
+            *self
+                .topology_score
+                .entry(term.topology_key.clone())
+                .or_default()
+                .entry(v.into())
+                .or_insert(0) += weight * multiplier;
+        }
+    }
+
+    fn process_terms(
+        &mut self,
+        terms: &[WeightedAffinityTerm],
+        pod: &PodInfo,
+        ns_labels: &Labels,
+        node: &Node,
+        multiplier: i64,
+    ) {
+        for t in terms {
+            self.process_term(&t.term, t.weight, pod, ns_labels, node, multiplier);
+        }
+    }
+}
+
+impl PreScorePlugin for InterPodAffinity {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        nodes: &[&NodeInfo],
+    ) -> Result<(), Status> {
+        if nodes.is_empty() {
+            return Err(Status::skip());
+        }
+        let terms = pod.affinity_terms();
+        let has_constraints =
+            !terms.preferred_affinity.is_empty() || !terms.preferred_anti_affinity.is_empty();
+        if self.ignore_preferred_terms_of_existing_pods && !has_constraints {
+            return Err(Status::skip());
+        }
+        if !has_constraints && snap.nodes_with_pods_with_affinity().next().is_none() {
+            return Err(Status::skip());
+        }
+        let preferred_affinity = resolve_weighted(&terms.preferred_affinity, snap);
+        let preferred_anti = resolve_weighted(&terms.preferred_anti_affinity, snap);
+        let ns_labels = snap
+            .namespace_labels(&pod.namespace)
+            .unwrap_or(&EMPTY_LABELS);
+        let mut s = PreScoreState::default();
+        let mut process = |info: &NodeInfo, existing: &PodInfo| {
+            let node = info.node();
+            if node.labels.is_empty() {
+                return;
+            }
+            s.process_terms(&preferred_affinity, existing, &EMPTY_LABELS, node, 1);
+            s.process_terms(&preferred_anti, existing, &EMPTY_LABELS, node, -1);
+            let et = existing.affinity_terms();
+            if self.hard_pod_affinity_weight > 0 {
+                for t in &et.required_affinity {
+                    s.process_term(t, self.hard_pod_affinity_weight, pod, ns_labels, node, 1);
+                }
+            }
+            s.process_terms(&et.preferred_affinity, pod, ns_labels, node, 1);
+            s.process_terms(&et.preferred_anti_affinity, pod, ns_labels, node, -1);
+        };
+        if has_constraints {
+            for &idx in snap.order() {
+                let info = snap.info(idx);
+                for ep in info.pods() {
+                    process(info, ep);
+                }
+            }
+        } else {
+            for info in snap.nodes_with_pods_with_affinity() {
+                for ep in info.pods_with_affinity() {
+                    process(info, ep);
+                }
+            }
+        }
+        if s.topology_score.is_empty() {
+            return Err(Status::skip());
+        }
+        state.write(PRE_SCORE_STATE_KEY, s);
+        Ok(())
+    }
+}
+
+impl ScorePlugin for InterPodAffinity {
+    fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        let s = state
+            .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
+            .ok_or_else(|| Status::error("InterPodAffinity: PreScore state missing"))?;
+        let labels = &node.node().labels;
+        Ok(s.topology_score
+            .iter()
+            .filter_map(|(k, values)| labels.get(k).and_then(|v| values.get(v)))
+            .sum())
+    }
+
+    fn normalize_scores(
+        &self,
+        _: &CycleState,
+        _: &PodInfo,
+        scores: &mut [i64],
+    ) -> Result<(), Status> {
+        let (Some(&min), Some(&max)) = (scores.iter().min(), scores.iter().max()) else {
+            return Ok(());
+        };
+        let diff = max - min;
+        for s in scores.iter_mut() {
+            let f = if diff > 0 {
+                MAX_NODE_SCORE as f64 * ((*s - min) as f64 / diff as f64)
+            } else {
+                0.0
+            };
+            *s = f as i64;
+        }
+        Ok(())
+    }
+}
