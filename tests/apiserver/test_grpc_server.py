@@ -305,17 +305,24 @@ async def test_list_passes_options_and_shapes_response(served: Any) -> None:
     assert options.node_names == frozenset({"n1", "n2"})
     assert (resp.kind, resp.resource_version, getattr(resp, "continue")) == ("PodList", "1", "tok")
     assert resp.remaining_item_count == 7
-    assert [i.resource_version for i in resp.items] == [1]
+    flat = msgpack.unpackb(resp.items)
+    assert flat[0::2] == [1]
+    assert flat[1]["metadata"]["name"] == POD["metadata"]["name"]
 
 
 async def test_watch_stream_and_watch_errors(served: Any) -> None:
     api, _, channel = served
     call = channel.unary_stream("/kubemu.v1.API/Watch")
     req = api_pb2.WatchRequest(resource="pods", options=api_pb2.ListOptions())
-    events = [api_pb2.WatchEvent.FromString(e) async for e in call(req.SerializeToString())]
-    assert [e.type for e in events] == ["ADDED", "ERROR"]
-    assert events[0].object.resource_version == 3
-    assert msgpack.unpackb(events[1].status)["reason"] == "Gone"
+    flat = [
+        x
+        async for e in call(req.SerializeToString())
+        for x in msgpack.unpackb(api_pb2.WatchBatch.FromString(e).events)
+    ]
+    assert flat[0::3] == ["ADDED", "ERROR"]
+    assert flat[1::3] == [3, 0]
+    assert flat[2]["metadata"]["name"] == "a"
+    assert flat[5]["reason"] == "Gone"
     assert api.watches[0].closed
     req = api_pb2.WatchRequest(resource="pods", options=api_pb2.ListOptions(resource_version="1"))
     with pytest.raises(grpc.aio.AioRpcError) as info:

@@ -93,3 +93,44 @@ async def test_watch(pair: Any) -> None:
             await c.watch("pods", "", ListOptions(resource_version="1"))
         assert info.value.reason == Reason.EXPIRED
         assert info.value.message == "too old resource version: 1 (5)"
+
+
+def test_packed_items_round_trip() -> None:
+    import msgpack  # type: ignore[import-untyped]
+    from kubemu.apiserver.grpc_server import pack_items
+    from kubemu.apiserver.watch import RawObject
+    from kubemu.client.grpc_client import unpack_items
+
+    stored = [
+        RawObject(msgpack.packb({"metadata": {"name": f"o{i}"}}), 2**40 + i) for i in range(3)
+    ]
+    decoded = {"kind": "Pod", "metadata": {"name": "d", "resourceVersion": "7"}}
+    bare = {"kind": "Pod"}
+    items = unpack_items(pack_items([*stored, decoded, bare]))
+    assert [i.get("metadata", {}).get("name") for i in items] == ["o0", "o1", "o2", "d", None]
+    assert [i.get("metadata", {}).get("resourceVersion") for i in items] == [
+        str(2**40), str(2**40 + 1), str(2**40 + 2), "7", None,
+    ]  # fmt: skip
+    assert items[4] == {"kind": "Pod"}  # rv 0: the object as it was sent
+    assert unpack_items(pack_items([])) == [] and unpack_items(b"") == []
+
+
+def test_packed_events_round_trip_in_order() -> None:
+    import msgpack
+    from kubemu.apiserver.grpc_server import pack_events
+    from kubemu.apiserver.watch import RawObject, RawWatchEvent
+    from kubemu.client.grpc_client import unpack_events
+
+    events = [
+        RawWatchEvent("ADDED", RawObject(msgpack.packb({"metadata": {"name": "a"}}), 3)),
+        RawWatchEvent("MODIFIED", RawObject(msgpack.packb({"metadata": {"name": "a"}}), 4)),
+        RawWatchEvent("DELETED", RawObject(msgpack.packb({"metadata": {"name": "a"}}), 5)),
+        RawWatchEvent("BOOKMARK", RawObject(msgpack.packb({"kind": "Pod", "metadata": {}}), 6)),
+        RawWatchEvent("ERROR", status=StatusError.gone("relist").to_status()),
+    ]
+    out = unpack_events(pack_events(events))
+    assert [(e.type, e.resource_version) for e in out] == [
+        (EventType.ADDED, "3"), (EventType.MODIFIED, "4"), (EventType.DELETED, "5"),
+        (EventType.BOOKMARK, "6"), (EventType.ERROR, ""),
+    ]  # fmt: skip
+    assert out[4].object["reason"] == "Gone"

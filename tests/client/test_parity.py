@@ -460,3 +460,67 @@ async def test_same_objects_from_both(backend: Backend) -> None:
     lists = [await c.list("pods", "default") for c in (backend.inprocess, backend.grpc)]
     assert lists[0] == lists[1]
     assert [o["metadata"]["name"] for o in lists[0].items] == ["one", "two"]
+
+
+# -- transport batching (the gRPC fast paths keep results identical) ---------------------------
+
+
+async def test_watch_many_events_in_order(backend: Backend) -> None:
+    """Thousands of events (more than one WatchBatch holds) reach both clients in store order,
+    each with its own resourceVersion."""
+    cms = [{"metadata": {"name": f"cm-{i:05d}"}, "data": {"i": str(i)}} for i in range(2_500)]
+    result = await backend.inprocess.create_many("configmaps", "default", cms)
+    assert not any(result.errors)
+    seen: dict[str, list[tuple[str, str, str]]] = {}
+    for name in ("inprocess", "grpc"):
+        c: Client = getattr(backend, name)
+        stream = await c.watch("configmaps", "default", ListOptions(resource_version="0"))
+        events = [await next_event(stream) for _ in range(2_500)]
+        await stream.close()
+        seen[name] = [(e.type, e.object["metadata"]["name"], e.resource_version) for e in events]
+    assert seen["grpc"] == seen["inprocess"]
+    assert [n for _, n, _ in seen["grpc"]] == [f"cm-{i:05d}" for i in range(2_500)]
+    assert all(t == "ADDED" and rv for t, _, rv in seen["grpc"])
+
+
+async def test_list_large_packed(backend: Backend) -> None:
+    cms = [{"metadata": {"name": f"cm-{i:05d}"}, "data": {"i": str(i)}} for i in range(1_500)]
+    await backend.inprocess.create_many("configmaps", "default", cms)
+    a = await backend.inprocess.list("configmaps", "default")
+    b = await backend.grpc.list("configmaps", "default")
+    assert a == b
+    assert len(b.items) == 1_500 and all(i["metadata"]["resourceVersion"] for i in b.items)
+    page = await backend.grpc.list("configmaps", "default", ListOptions(limit=100))
+    assert page.items == a.items[:100] and page.continue_ and page.remaining_item_count == 1_400
+
+
+async def test_unary_and_multiplexed_calls_agree(backend: Backend) -> None:
+    """The single-object verbs over the Call stream and over one RPC each: same objects, same
+    errors, also with many requests in flight at once."""
+    unary = GrpcClient(backend.grpc.address, token="admin-token", multiplex=False)
+    try:
+        created = await asyncio.gather(
+            *(backend.grpc.create("pods", "default", pod(f"p-{i}")) for i in range(200))
+        )
+        assert [c["metadata"]["name"] for c in created] == [f"p-{i}" for i in range(200)]
+        for i in (0, 57, 199):
+            assert await unary.get("pods", "default", f"p-{i}") == created[i]
+            assert await backend.grpc.get("pods", "default", f"p-{i}") == created[i]
+        for c in (unary, backend.grpc):
+            assert await error_of(c.get("pods", "default", "nope")) == (
+                Reason.NOT_FOUND, 404, 'pods "nope" not found',
+            )  # fmt: skip
+            assert (await error_of(c.create("pods", "default", pod("p-1"))))[0] == (
+                Reason.ALREADY_EXISTS
+            )
+        stale = created[3]
+        changed = {**stale, "metadata": {**stale["metadata"], "labels": {"v": "2"}}}
+        await backend.grpc.update("pods", "default", changed)
+        assert (await error_of(unary.update("pods", "default", stale)))[0] == Reason.CONFLICT
+        bad = GrpcClient(backend.grpc.address, token="wrong")
+        try:
+            assert (await error_of(bad.get("pods", "default", "p-1")))[0] == Reason.UNAUTHORIZED
+        finally:
+            await bad.close()
+    finally:
+        await unary.close()

@@ -8,6 +8,52 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CallRequest(_message.Message):
+    __slots__ = ("id", "method", "request")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    method: str
+    request: bytes
+    def __init__(
+        self,
+        id: _Optional[int] = ...,
+        method: _Optional[str] = ...,
+        request: _Optional[bytes] = ...,
+    ) -> None: ...
+
+class CallBatch(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[CallRequest]
+    def __init__(
+        self, calls: _Optional[_Iterable[_Union[CallRequest, _Mapping]]] = ...
+    ) -> None: ...
+
+class CallResult(_message.Message):
+    __slots__ = ("id", "response", "status")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    response: bytes
+    status: bytes
+    def __init__(
+        self,
+        id: _Optional[int] = ...,
+        response: _Optional[bytes] = ...,
+        status: _Optional[bytes] = ...,
+    ) -> None: ...
+
+class CallResultBatch(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CallResult]
+    def __init__(
+        self, results: _Optional[_Iterable[_Union[CallResult, _Mapping]]] = ...
+    ) -> None: ...
+
 class RawObject(_message.Message):
     __slots__ = ("data", "resource_version")
     DATA_FIELD_NUMBER: _ClassVar[int]
@@ -129,14 +175,14 @@ class ListResponse(_message.Message):
     api_version: str
     resource_version: str
     remaining_item_count: int
-    items: _containers.RepeatedCompositeFieldContainer[RawObject]
+    items: bytes
     def __init__(
         self,
         kind: _Optional[str] = ...,
         api_version: _Optional[str] = ...,
         resource_version: _Optional[str] = ...,
         remaining_item_count: _Optional[int] = ...,
-        items: _Optional[_Iterable[_Union[RawObject, _Mapping]]] = ...,
+        items: _Optional[bytes] = ...,
         **kwargs,
     ) -> None: ...
 
@@ -257,20 +303,11 @@ class WatchRequest(_message.Message):
         options: _Optional[_Union[ListOptions, _Mapping]] = ...,
     ) -> None: ...
 
-class WatchEvent(_message.Message):
-    __slots__ = ("type", "object", "status")
-    TYPE_FIELD_NUMBER: _ClassVar[int]
-    OBJECT_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    type: str
-    object: RawObject
-    status: bytes
-    def __init__(
-        self,
-        type: _Optional[str] = ...,
-        object: _Optional[_Union[RawObject, _Mapping]] = ...,
-        status: _Optional[bytes] = ...,
-    ) -> None: ...
+class WatchBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: bytes
+    def __init__(self, events: _Optional[bytes] = ...) -> None: ...
 
 class BindRequest(_message.Message):
     __slots__ = ("namespace", "name", "node_name", "uid")

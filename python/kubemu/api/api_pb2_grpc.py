@@ -90,7 +90,7 @@ class APIStub:
         self.Watch = channel.unary_stream(
             "/kubemu.v1.API/Watch",
             request_serializer=kubemu_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-            response_deserializer=kubemu_dot_v1_dot_api__pb2.WatchEvent.FromString,
+            response_deserializer=kubemu_dot_v1_dot_api__pb2.WatchBatch.FromString,
             _registered_method=True,
         )
         self.Bind = channel.unary_unary(
@@ -115,6 +115,12 @@ class APIStub:
             "/kubemu.v1.API/UpdateMany",
             request_serializer=kubemu_dot_v1_dot_api__pb2.UpdateManyRequest.SerializeToString,
             response_deserializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
+            _registered_method=True,
+        )
+        self.Call = channel.stream_stream(
+            "/kubemu.v1.API/Call",
+            request_serializer=kubemu_dot_v1_dot_api__pb2.CallBatch.SerializeToString,
+            response_deserializer=kubemu_dot_v1_dot_api__pb2.CallResultBatch.FromString,
             _registered_method=True,
         )
 
@@ -200,6 +206,17 @@ class APIServicer:
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
+    def Call(self, request_iterator, context):
+        """Many unary calls multiplexed on one stream (the client's fast path for single-object
+        verbs): each Call names a unary method of this service and carries its serialized request;
+        each CallResult carries the serialized response or the failure's Status. Results come in
+        completion order, matched by id. Same semantics as the unary RPCs; the bearer token is the
+        stream's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("Method not implemented!")
+        raise NotImplementedError("Method not implemented!")
+
 
 def add_APIServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -246,7 +263,7 @@ def add_APIServicer_to_server(servicer, server):
         "Watch": grpc.unary_stream_rpc_method_handler(
             servicer.Watch,
             request_deserializer=kubemu_dot_v1_dot_api__pb2.WatchRequest.FromString,
-            response_serializer=kubemu_dot_v1_dot_api__pb2.WatchEvent.SerializeToString,
+            response_serializer=kubemu_dot_v1_dot_api__pb2.WatchBatch.SerializeToString,
         ),
         "Bind": grpc.unary_unary_rpc_method_handler(
             servicer.Bind,
@@ -267,6 +284,11 @@ def add_APIServicer_to_server(servicer, server):
             servicer.UpdateMany,
             request_deserializer=kubemu_dot_v1_dot_api__pb2.UpdateManyRequest.FromString,
             response_serializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.SerializeToString,
+        ),
+        "Call": grpc.stream_stream_rpc_method_handler(
+            servicer.Call,
+            request_deserializer=kubemu_dot_v1_dot_api__pb2.CallBatch.FromString,
+            response_serializer=kubemu_dot_v1_dot_api__pb2.CallResultBatch.SerializeToString,
         ),
     }
     generic_handler = grpc.method_handlers_generic_handler("kubemu.v1.API", rpc_method_handlers)
@@ -536,7 +558,7 @@ class API:
             target,
             "/kubemu.v1.API/Watch",
             kubemu_dot_v1_dot_api__pb2.WatchRequest.SerializeToString,
-            kubemu_dot_v1_dot_api__pb2.WatchEvent.FromString,
+            kubemu_dot_v1_dot_api__pb2.WatchBatch.FromString,
             options,
             channel_credentials,
             insecure,
@@ -657,6 +679,36 @@ class API:
             "/kubemu.v1.API/UpdateMany",
             kubemu_dot_v1_dot_api__pb2.UpdateManyRequest.SerializeToString,
             kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True,
+        )
+
+    @staticmethod
+    def Call(
+        request_iterator,
+        target,
+        options=(),
+        channel_credentials=None,
+        call_credentials=None,
+        insecure=False,
+        compression=None,
+        wait_for_ready=None,
+        timeout=None,
+        metadata=None,
+    ):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            "/kubemu.v1.API/Call",
+            kubemu_dot_v1_dot_api__pb2.CallBatch.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.CallResultBatch.FromString,
             options,
             channel_credentials,
             insecure,

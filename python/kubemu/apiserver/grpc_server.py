@@ -22,9 +22,11 @@ with one (:class:`kubemu.apiserver.auth.Authenticator`).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -36,7 +38,15 @@ from kubemu.apiserver.codec import encode as pack
 from kubemu.client.interface import DeleteOptions, ListOptions, PatchType
 from kubemu.objects.errors import StatusError
 
-__all__ = ["ENVELOPE_MARGIN", "GrpcServer", "delete_options", "list_options", "raw_object"]
+__all__ = [
+    "ENVELOPE_MARGIN",
+    "GrpcServer",
+    "delete_options",
+    "list_options",
+    "pack_events",
+    "pack_items",
+    "raw_object",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +102,82 @@ def raw_object(item: Any) -> api_pb2.RawObject:
     return api_pb2.RawObject(data=bytes(item.data), resource_version=int(item.resource_version))
 
 
-def _list_response(result: Any) -> api_pb2.ListResponse:
-    resp = api_pb2.ListResponse(
+def _rv_header(rv: int) -> bytes:
+    """A resourceVersion as msgpack (uint 64, fixed width: no branching per item)."""
+    return b"\xcf" + rv.to_bytes(8, "big") if rv > 0 else b"\x00"
+
+
+_UINT64 = struct.Struct(">BQ")
+
+
+def _array_header(n: int) -> bytes:
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def _item_parts(items: Iterable[Any]) -> list[bytes]:
+    parts: list[bytes] = [b""]
+    append = parts.append
+    n = 0
+    for item in items:
+        data = getattr(item, "data", None)
+        if data is None:  # a decoded object
+            append(_rv_header(_rv(item)))
+            append(pack(item))
+        else:
+            rv = item.resource_version
+            append(_UINT64.pack(0xCF, rv) if rv > 0 else b"\x00")
+            append(data)
+        n += 1
+    parts[0] = _array_header(2 * n)
+    return parts
+
+
+def pack_items(items: Iterable[Any]) -> bytes:
+    """The msgpack array ``[rv0, object0, rv1, object1, ...]`` of objects for the wire, by
+    concatenation: stored bytes (anything with ``data`` and ``resource_version``) are embedded
+    as they are; a decoded dict is encoded (its own resourceVersion, if any, as rv)."""
+    return b"".join(_item_parts(items))
+
+
+class _Serialized:
+    """A response already serialized (``SerializeToString`` returns it)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def SerializeToString(self) -> bytes:
+        return self.data
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_ITEMS_TAG = bytes([(api_pb2.ListResponse.ITEMS_FIELD_NUMBER << 3) | 2])
+
+
+def _list_response(result: Any) -> _Serialized:
+    """The ``ListResponse`` of a core list, serialized in one pass: the small fields through
+    protobuf, the packed items appended as their length-delimited field (so the items are
+    copied once, not once to pack and once more to serialize)."""
+    head = api_pb2.ListResponse(
         kind=result.kind,
         api_version=result.api_version,
         resource_version=str(result.resource_version),
-        items=[raw_object(i) for i in result.items],
     )
-    setattr(resp, "continue", result.continue_ or "")
+    setattr(head, "continue", result.continue_ or "")
     if result.remaining_item_count is not None:
-        resp.remaining_item_count = result.remaining_item_count
-    return resp
+        head.remaining_item_count = result.remaining_item_count
+    parts = _item_parts(result.items)
+    size = sum(map(len, parts))
+    return _Serialized(b"".join([head.SerializeToString(), _ITEMS_TAG, _varint(size), *parts]))
 
 
 def _batch_response(result: Any) -> api_pb2.BatchResponse:
@@ -117,14 +192,45 @@ def _batch_response(result: Any) -> api_pb2.BatchResponse:
     return api_pb2.BatchResponse(items=items)
 
 
-def _watch_event(event: Any) -> api_pb2.WatchEvent:
+WATCH_BATCH_EVENTS = 1_000
+"""At most this many events in one ``WatchBatch``."""
+WATCH_BATCH_BYTES = 4 * 1024 * 1024
+"""A ``WatchBatch`` is closed once its objects reach this many bytes."""
+
+_TYPE_HEADERS = {t: pack(t) for t in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR")}
+
+
+def _event_parts(event: Any) -> tuple[bytes, bytes, bytes]:
     """A core watch event (``RawWatchEvent``: ``object`` a RawObject, ERROR's ``status`` a
-    dict) or a client-shaped ``WatchEvent`` (``object`` a dict) for the wire."""
+    dict) or a client-shaped ``WatchEvent`` (``object`` a dict) as the three msgpack values
+    (type, rv, object) of a ``WatchBatch``."""
     etype = str(getattr(event.type, "value", event.type))
+    header = _TYPE_HEADERS.get(etype) or pack(etype)
     if etype == "ERROR":
         status = getattr(event, "status", None) or event.object
-        return api_pb2.WatchEvent(type=etype, status=pack(status))
-    return api_pb2.WatchEvent(type=etype, object=raw_object(event.object))
+        return header, b"\x00", pack(status)
+    obj = event.object
+    if isinstance(obj, Mapping):
+        return header, _rv_header(_rv(obj)), pack(obj)
+    return header, _rv_header(int(obj.resource_version)), obj.data
+
+
+def pack_events(events: Sequence[Any]) -> bytes:
+    """The ``WatchBatch.events`` of ``events``: msgpack ``[type0, rv0, object0, ...]``."""
+    parts = [_array_header(3 * len(events))]
+    for ev in events:
+        parts.extend(_event_parts(ev))
+    return b"".join(parts)
+
+
+def _pending(stream: Any) -> int:
+    """How many events ``stream`` can give without waiting (a core ``ServerWatch``: its
+    initial state and its queue; any other async iterator: unknown, 0)."""
+    initial = getattr(stream, "_initial", None)
+    queue = getattr(stream, "_queue", None)
+    if queue is None or getattr(stream, "_ended", False):
+        return 0
+    return len(queue) + (len(initial) if initial is not None else 0)
 
 
 def _token(context: Any) -> str | None:
@@ -202,7 +308,9 @@ class GrpcServer:
     # Plumbing
 
     def _handler(self) -> Any:
-        unary: dict[str, tuple[type[Message], Callable[[Any, Any], Awaitable[Message]]]] = {
+        unary: dict[
+            str, tuple[type[Message], Callable[[Any, Any], Awaitable[Message | _Serialized]]]
+        ] = {
             "Create": (api_pb2.CreateRequest, self._create),
             "Get": (api_pb2.GetRequest, self._get),
             "List": (api_pb2.ListRequest, self._list),
@@ -216,11 +324,13 @@ class GrpcServer:
             "BindMany": (api_pb2.BindManyRequest, self._bind_many),
             "UpdateMany": (api_pb2.UpdateManyRequest, self._update_many),
         }
+        self._methods = unary
         handlers = {
             name: grpc.unary_unary_rpc_method_handler(self._unary(cls, fn))
             for name, (cls, fn) in unary.items()
         }
         handlers["Watch"] = grpc.unary_stream_rpc_method_handler(self._watch)
+        handlers["Call"] = grpc.stream_stream_rpc_method_handler(self._call_stream)
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
     async def _user(self, context: Any) -> Any:
@@ -248,7 +358,7 @@ class GrpcServer:
         )
 
     def _unary(
-        self, cls: type[Message], fn: Callable[[Any, Any], Awaitable[Message]]
+        self, cls: type[Message], fn: Callable[[Any, Any], Awaitable[Message | _Serialized]]
     ) -> Callable[[bytes, Any], Awaitable[bytes]]:
         async def handle(raw: bytes, context: Any) -> bytes:
             try:
@@ -263,6 +373,85 @@ class GrpcServer:
 
         return handle
 
+    # Multiplexed calls
+
+    async def _call_one(
+        self, call: api_pb2.CallRequest, user: Any, out: list[api_pb2.CallResult], wake: Any
+    ) -> None:
+        result = api_pb2.CallResult(id=call.id)
+        try:
+            entry = self._methods.get(call.method)
+            if entry is None:
+                raise StatusError.bad_request(f"unknown method {call.method!r}")
+            cls, fn = entry
+            response = await fn(cls.FromString(call.request), user)
+            result.response = response.SerializeToString()
+        except Exception as e:  # the server never dies on a request
+            result.status = pack(self._as_status_error(e).to_status())
+        out.append(result)
+        wake.set()
+
+    async def _call_stream(
+        self, requests: AsyncIterator[bytes], context: Any
+    ) -> AsyncIterator[bytes]:
+        """``Call``: each request runs as its own task (as a unary call would); results are
+        sent in batches of whatever has completed."""
+        out: list[api_pb2.CallResult] = []
+        wake = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
+        reading = True
+        user: Any = None
+        user_error: StatusError | None = None
+        try:
+            user = await self._user(context)
+        except Exception as e:
+            user_error = self._as_status_error(e)
+
+        def done(t: asyncio.Task[None]) -> None:
+            tasks.discard(t)
+            wake.set()
+
+        async def read() -> None:
+            nonlocal reading
+            try:
+                async for raw in requests:
+                    try:
+                        batch = api_pb2.CallBatch.FromString(raw)
+                    except DecodeError as e:
+                        err = pack(self._as_status_error(e).to_status())
+                        out.append(api_pb2.CallResult(id=0, status=err))
+                        wake.set()
+                        continue
+                    for call in batch.calls:
+                        if user_error is not None:
+                            err = pack(user_error.to_status())
+                            out.append(api_pb2.CallResult(id=call.id, status=err))
+                            wake.set()
+                            continue
+                        t = asyncio.ensure_future(self._call_one(call, user, out, wake))
+                        tasks.add(t)
+                        t.add_done_callback(done)
+            finally:
+                reading = False
+                wake.set()
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while True:
+                if out:
+                    batch = api_pb2.CallResultBatch(results=out)
+                    out.clear()
+                    yield batch.SerializeToString()
+                    continue
+                if not reading and not tasks:
+                    return
+                wake.clear()
+                await wake.wait()
+        finally:
+            reader.cancel()
+            for t in list(tasks):
+                t.cancel()
+
     # Verbs
 
     async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message:
@@ -275,7 +464,7 @@ class GrpcServer:
         obj = await self.apiserver.get(r.resource, r.namespace, r.name, user=user)
         return api_pb2.ObjectResponse(object=raw_object(obj))
 
-    async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message:
+    async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message | _Serialized:
         result = await self.apiserver.list(
             r.resource, r.namespace, list_options(r.options), user=user
         )
@@ -308,7 +497,9 @@ class GrpcServer:
         )
         return api_pb2.ObjectResponse(object=raw_object(obj))
 
-    async def _delete_collection(self, r: api_pb2.DeleteCollectionRequest, user: Any) -> Message:
+    async def _delete_collection(
+        self, r: api_pb2.DeleteCollectionRequest, user: Any
+    ) -> Message | _Serialized:
         result = await self.apiserver.delete_collection(
             r.resource,
             r.namespace,
@@ -324,7 +515,7 @@ class GrpcServer:
                 kind=kind.list_kind,
                 api_version=kind.api_version,
                 resource_version=str(revision),
-                items=[raw_object(i) for i in result],
+                items=pack_items(result),
             )
         return _list_response(result)
 
@@ -368,11 +559,37 @@ class GrpcServer:
             return
         try:
             await context.send_initial_metadata(((WATCH_STARTED, "started"),))
+            events = aiter(stream)
+            error = _TYPE_HEADERS["ERROR"]
+            ended = False
             try:
-                async for event in stream:
-                    yield _watch_event(event).SerializeToString()
+                while not ended:
+                    try:
+                        event = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                    # Everything already queued for this stream goes in the same message.
+                    parts = [b"", *_event_parts(event)]
+                    count, size = 1, len(parts[3])
+                    while (
+                        parts[-3] != error
+                        and count < WATCH_BATCH_EVENTS
+                        and size < WATCH_BATCH_BYTES
+                        and _pending(stream)
+                    ):
+                        try:
+                            event = await anext(events)
+                        except StopAsyncIteration:
+                            ended = True
+                            break
+                        more = _event_parts(event)
+                        parts.extend(more)
+                        count, size = count + 1, size + len(more[2])
+                    parts[0] = _array_header(3 * count)
+                    yield api_pb2.WatchBatch(events=b"".join(parts)).SerializeToString()
             except Exception as e:  # a failing stream ends with an ERROR event
                 status = pack(self._as_status_error(e).to_status())
-                yield api_pb2.WatchEvent(type="ERROR", status=status).SerializeToString()
+                events_bytes = b"".join((_array_header(3), error, b"\x00", status))
+                yield api_pb2.WatchBatch(events=events_bytes).SerializeToString()
         finally:
             await stream.close()

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import gc
 import json
 import statistics
 import sys
@@ -96,6 +97,10 @@ class Sizes:
     nodes: int = 1_000
     watch_pods: int = 50_000
     list_pods: int = 100_000
+    multiplex: bool = True
+    """gRPC client: single-object verbs over the multiplexed Call stream (else unary RPCs)."""
+    tune_gc: bool = True
+    """gRPC server process: ``kubemu apiserver``'s GC settings (freeze, gen0 threshold)."""
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -443,7 +448,7 @@ async def _worker(spec: Obj) -> Obj:
     """The client side of one gRPC benchmark, run in a separate process."""
     from kubemu.client.grpc_client import GrpcClient
 
-    client = GrpcClient(spec["target"], token=TOKEN)
+    client = GrpcClient(spec["target"], token=TOKEN, multiplex=spec.get("multiplex", True))
     op = spec["op"]
     try:
         if op == "single":
@@ -533,6 +538,7 @@ async def _remote(spec: Obj) -> Obj:
 
 async def run_grpc(sizes: Sizes, record: Record) -> None:
     from kubemu.apiserver.grpc_server import GrpcServer
+    from kubemu.cli.apiserver import tune_gc
     from kubemu.client.inprocess import InProcessClient
 
     server = new_server()
@@ -541,6 +547,9 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
     target = grpc_server.target
     await ensure_namespace(InProcessClient(server))
     mode = "grpc"
+    threshold = gc.get_threshold()
+    if sizes.tune_gc:  # as `kubemu apiserver` does after startup
+        tune_gc()
     try:
         r = await _remote(
             {"op": "create_many", "target": target, "count": sizes.create_many, "start": 0}
@@ -554,7 +563,7 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
             for c in sizes.concurrency:
                 spec = {"op": "single", "target": target, "verb": verb, "concurrency": c,
                         "seconds": sizes.seconds, "tag": f"{verb}{c}",
-                        "get_names": sizes.create_many}  # fmt: skip
+                        "get_names": sizes.create_many, "multiplex": sizes.multiplex}  # fmt: skip
                 r = await _remote(spec)
                 lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
                 record(f"{mode}_{verb}_c{c}", "requests/s", r["rate"], lat)
@@ -583,6 +592,8 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
     finally:
         await grpc_server.stop(0)
         await server.close()
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 # --------------------------------------------------------------------------------- main
@@ -626,6 +637,8 @@ def _params(sizes: Sizes) -> dict[str, Any]:
         "watch_pods": sizes.watch_pods,
         "list_pods": sizes.list_pods,
         "watch_queue": WATCH_QUEUE,
+        "multiplex": sizes.multiplex,
+        "tune_gc": sizes.tune_gc,
     }
 
 
@@ -667,6 +680,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modes", default="inprocess,grpc")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument(
+        "--no-multiplex",
+        action="store_true",
+        help="gRPC client: one unary RPC per single-object request (no Call stream)",
+    )
+    parser.add_argument(
+        "--no-tune-gc", action="store_true", help="gRPC server: CPython's default GC settings"
+    )
     parser.add_argument("--worker", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -676,6 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = Sizes.quick() if args.quick else Sizes()
     if args.seconds is not None:
         sizes.seconds = args.seconds
+    sizes.multiplex = not args.no_multiplex
+    sizes.tune_gc = not args.no_tune_gc
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:

@@ -10,8 +10,11 @@ deadline passed) the error is built from the gRPC code: ``RequestEntityTooLarge`
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -31,7 +34,13 @@ from kubemu.client.interface import (
 )
 from kubemu.objects.errors import StatusError
 
-__all__ = ["GrpcClient", "GrpcWatchStream", "status_error_from_rpc"]
+__all__ = [
+    "GrpcClient",
+    "GrpcWatchStream",
+    "status_error_from_rpc",
+    "unpack_events",
+    "unpack_items",
+]
 
 DEFAULT_ADDRESS = f"127.0.0.1:{DEFAULT_GRPC_PORT}"
 
@@ -99,12 +108,59 @@ def _delete_options(o: DeleteOptions | None) -> api_pb2.DeleteOptions:
     return msg
 
 
+def unpack_items(data: bytes) -> list[Obj]:
+    """The objects of a packed ``ListResponse.items`` (msgpack ``[rv0, object0, ...]``), each
+    with its ``metadata.resourceVersion`` set: one msgpack call for the whole list, with the
+    cyclic GC paused meanwhile (the fresh dicts cannot form cycles; otherwise collections set
+    off by them walk every live object again and again)."""
+    if not data:
+        return []
+    flat = _unpack_many(data)
+    items: list[Obj] = flat[1::2]
+    for rv, obj in zip(flat[0::2], items, strict=True):
+        if rv:
+            meta = obj.get("metadata")
+            if meta is None:
+                meta = obj["metadata"] = {}
+            meta["resourceVersion"] = str(rv)
+    return items
+
+
+def _unpack_many(data: bytes) -> list[Any]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        flat: list[Any] = decode_trusted(data)  # type: ignore[assignment]
+    finally:
+        if enabled:
+            gc.enable()
+    return flat
+
+
+def unpack_events(data: bytes) -> list[WatchEvent]:
+    """The events of a ``WatchBatch`` (msgpack ``[type0, rv0, object0, ...]``)."""
+    flat = _unpack_many(data)
+    out: list[WatchEvent] = []
+    for i in range(0, len(flat), 3):
+        etype, rv, obj = flat[i], flat[i + 1], flat[i + 2]
+        if rv:
+            meta = obj.get("metadata")
+            if meta is None:
+                meta = obj["metadata"] = {}
+            meta["resourceVersion"] = str(rv)
+        out.append(WatchEvent(_EVENT_TYPES.get(etype) or EventType(etype), obj))
+    return out
+
+
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
 def _obj_list(r: api_pb2.ListResponse) -> ObjList:
     return ObjList(
         kind=r.kind,
         api_version=r.api_version,
         resource_version=r.resource_version,
-        items=[_decode(i) for i in r.items],
+        items=unpack_items(r.items),
         continue_=getattr(r, "continue"),
         remaining_item_count=(
             r.remaining_item_count if r.HasField("remaining_item_count") else None
@@ -133,23 +189,44 @@ class GrpcWatchStream:
     def __init__(self, call: Any) -> None:
         self._call = call
         self._closed = False
+        self._ended = False
+        self._buffer: deque[WatchEvent] = deque()
 
-    def __aiter__(self) -> AsyncIterator[WatchEvent]:
-        return self._events()
+    def __aiter__(self) -> GrpcWatchStream:
+        return self
 
-    async def _events(self) -> AsyncIterator[WatchEvent]:
+    async def __anext__(self) -> WatchEvent:
+        """The next event: from the current batch, else the next message's batch. The stream
+        keeps its place whoever iterates it (``aiter`` again continues where it was)."""
+        while not self._buffer:
+            if self._ended:
+                raise StopAsyncIteration
+            await self._fill()
+        event = self._buffer.popleft()
+        if event.type == EventType.ERROR:
+            self._ended = True
+            self._buffer.clear()
+        return event
+
+    async def _fill(self) -> None:
         try:
-            async for event in self._call:
-                if event.type == EventType.ERROR:
-                    yield WatchEvent(EventType.ERROR, decode_trusted(event.status))
-                    return
-                yield WatchEvent(EventType(event.type), _decode(event.object))
+            batch = await self._call.read()
         except grpc.aio.AioRpcError as e:
-            if self._closed or e.code() == grpc.StatusCode.CANCELLED:
-                return
-            yield WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
-        except grpc.aio.UsageError:  # iterated after cancel
+            self._ended = True
+            if not self._closed and e.code() != grpc.StatusCode.CANCELLED:
+                self._buffer.append(
+                    WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
+                )
             return
+        except (grpc.aio.UsageError, asyncio.CancelledError):
+            if not self._closed:
+                raise
+            self._ended = True  # read after cancel
+            return
+        if batch is grpc.aio.EOF:
+            self._ended = True
+            return
+        self._buffer.extend(unpack_events(batch.events))
 
     async def close(self) -> None:
         if not self._closed:
@@ -157,30 +234,133 @@ class GrpcWatchStream:
             self._call.cancel()
 
 
+MUX_METHODS = frozenset({"Create", "Get", "Update", "UpdateStatus", "Patch", "Delete", "Bind"})
+"""Single-object verbs sent over the multiplexed ``Call`` stream."""
+MUX_MAX_REQUEST = 16 * 1024
+"""Requests larger than this (serialized) go as their own unary call."""
+MUX_BATCH_BYTES = 60 * 1024
+"""A ``CallBatch`` is closed at this many bytes (below any server's receive limit, which is at
+least the envelope margin of 64 KiB)."""
+
+
+class _Mux:
+    """One ``Call`` stream: requests queued by concurrent callers are written in batches; a
+    reader resolves each caller's future by id. A failed stream fails every pending call with
+    its error and is replaced on the next call."""
+
+    def __init__(self, channel: Any, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._call = channel.stream_stream(
+            f"/{SERVICE}/Call",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=api_pb2.CallResultBatch.FromString,
+        )(metadata=metadata)
+        self._pending: dict[int, asyncio.Future[api_pb2.CallResult]] = {}
+        self._queue: deque[api_pb2.CallRequest] = deque()
+        self._wake = asyncio.Event()
+        self._next_id = 1
+        self.failed = False
+        self._writer = asyncio.ensure_future(self._write())
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def call(self, method: str, request: bytes) -> api_pb2.CallResult:
+        call_id = self._next_id
+        self._next_id += 1
+        fut: asyncio.Future[api_pb2.CallResult] = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = fut
+        self._queue.append(api_pb2.CallRequest(id=call_id, method=method, request=request))
+        self._wake.set()
+        try:
+            return await fut
+        finally:
+            self._pending.pop(call_id, None)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                while not self._queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                calls: list[api_pb2.CallRequest] = []
+                size = 0
+                while self._queue and size < MUX_BATCH_BYTES - MUX_MAX_REQUEST:
+                    call = self._queue.popleft()
+                    calls.append(call)
+                    size += len(call.request) + 32
+                await self._call.write(api_pb2.CallBatch(calls=calls))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:
+            self._fail(e)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                batch = await self._call.read()
+                if batch is grpc.aio.EOF:
+                    raise grpc.aio.AioRpcError(
+                        grpc.StatusCode.UNAVAILABLE,
+                        grpc.aio.Metadata(),
+                        grpc.aio.Metadata(),
+                        details="the call stream ended",
+                    )
+                for result in batch.results:
+                    fut = self._pending.get(result.id)
+                    if fut is not None and not fut.done():
+                        fut.set_result(result)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:
+            self._fail(e)
+
+    def _fail(self, e: BaseException) -> None:
+        self.failed = True
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(e)
+        self._pending.clear()
+        self._queue.clear()
+
+    async def close(self) -> None:
+        self.failed = True
+        self._writer.cancel()
+        self._reader.cancel()
+        self._call.cancel()
+        self._fail(asyncio.CancelledError())
+
+
 class GrpcClient:
     """The apiserver's API over gRPC. ``address``: ``host:port`` or ``unix:/path``;
-    ``token``: sent as ``authorization: Bearer <token>``."""
+    ``token``: sent as ``authorization: Bearer <token>``. ``multiplex``: single-object verbs
+    share one ``Call`` stream (default) instead of one unary RPC each."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, token: str | None = None) -> None:
+    def __init__(
+        self, address: str = DEFAULT_ADDRESS, token: str | None = None, *, multiplex: bool = True
+    ) -> None:
         self.address = address
+        self.multiplex = multiplex
         self._metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {token}"),) if token else ()
         )
         self._channel: Any = None
         self._stubs: dict[str, Any] = {}
+        self._mux: _Mux | None = None
+
+    def _open(self) -> Any:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(
+                self.address,
+                options=[
+                    ("grpc.max_receive_message_length", -1),
+                    ("grpc.max_send_message_length", -1),
+                ],
+            )
+        return self._channel
 
     def _stub(self, method: str, response: type[Message], stream: bool = False) -> Any:
         stub = self._stubs.get(method)
         if stub is None:
-            if self._channel is None:
-                self._channel = grpc.aio.insecure_channel(
-                    self.address,
-                    options=[
-                        ("grpc.max_receive_message_length", -1),
-                        ("grpc.max_send_message_length", -1),
-                    ],
-                )
-            factory = self._channel.unary_stream if stream else self._channel.unary_unary
+            channel = self._open()
+            factory = channel.unary_stream if stream else channel.unary_unary
             stub = factory(
                 f"/{SERVICE}/{method}",
                 request_serializer=lambda m: m.SerializeToString(),
@@ -190,6 +370,19 @@ class GrpcClient:
         return stub
 
     async def _call(self, method: str, request: Message, response: type[Message]) -> Any:
+        if self.multiplex and method in MUX_METHODS:
+            raw = request.SerializeToString()
+            if len(raw) <= MUX_MAX_REQUEST:
+                mux = self._mux
+                if mux is None or mux.failed:
+                    mux = self._mux = _Mux(self._open(), self._metadata)
+                try:
+                    result = await mux.call(method, raw)
+                except grpc.aio.AioRpcError as e:
+                    raise status_error_from_rpc(e) from None
+                if result.status:
+                    raise StatusError.from_status(decode_trusted(result.status))
+                return response.FromString(result.response)
         try:
             return await self._stub(method, response)(request, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
@@ -281,7 +474,7 @@ class GrpcClient:
         request = api_pb2.WatchRequest(
             resource=resource, namespace=namespace, options=_list_options(options)
         )
-        call = self._stub("Watch", api_pb2.WatchEvent, stream=True)(
+        call = self._stub("Watch", api_pb2.WatchBatch, stream=True)(
             request, metadata=self._metadata
         )
         try:
@@ -319,6 +512,9 @@ class GrpcClient:
         return _batch(await self._call("UpdateMany", request, api_pb2.BatchResponse))
 
     async def close(self) -> None:
+        if self._mux is not None:
+            await self._mux.close()
+            self._mux = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
