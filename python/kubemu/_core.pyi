@@ -32,6 +32,8 @@ __all__ = [
     "PutResponse",
     "RangeResponse",
     "RequestTooLargeError",
+    "ScheduleResult",
+    "Scheduler",
     "Status",
     "Store",
     "StoreClosedError",
@@ -49,6 +51,7 @@ SortTarget = Literal["key", "version", "create", "mod", "value"]
 CompareTarget = Literal["version", "create", "mod", "value", "lease"]
 CompareResult = Literal["=", "==", "!=", ">", "<"]
 WatchFilter = Literal["noput", "nodelete"]
+ScheduleStatus = Literal["scheduled", "unschedulable", "error"]
 
 class StoreError(Exception):
     """Base class of every error the store raises."""
@@ -389,3 +392,66 @@ class EtcdServer:
 
 def snapshot_restore(snapshot: str | PathLike[str], data_dir: str | PathLike[str]) -> int:
     """Create a new data dir from a snapshot file; returns the snapshot's revision."""
+
+@final
+class ScheduleResult:
+    """The outcome of scheduling one pod (kubemu-sched)."""
+
+    @property
+    def pod(self) -> str:
+        """``namespace/name``."""
+    @property
+    def node(self) -> str | None:
+        """The chosen node; None when the pod was not scheduled."""
+    @property
+    def status(self) -> ScheduleStatus:
+        """"unschedulable": no node fits (``message`` is upstream's FitError); "error": a
+        plugin failed or there are no nodes."""
+    @property
+    def feasible_nodes(self) -> int: ...
+    @property
+    def evaluated_nodes(self) -> int: ...
+    @property
+    def message(self) -> str | None:
+        """"0/N nodes are available: 3 Insufficient cpu, ..." when unschedulable."""
+    @property
+    def reasons(self) -> dict[str, int]:
+        """Reason -> number of nodes that gave it (empty unless unschedulable)."""
+    @property
+    def scores(self) -> list[tuple[str, int, dict[str, int]]] | None:
+        """With ``record_scores``: (node, total, {plugin: weighted score}) per feasible node in
+        filter order; None when scoring did not run (one feasible node, or not recorded)."""
+
+@final
+class Scheduler:
+    """kube-scheduler's filter-and-score loop over a node cache (rust/kubemu-sched).
+
+    Nodes and pods are msgpack bytes of Kubernetes objects. ``profile`` is the msgpack of a
+    KubeSchedulerProfile (schedulerName, percentageOfNodesToScore, plugins, pluginConfig),
+    merged with the default plugins as upstream does; None is the default profile. Decode and
+    configuration errors raise ValueError."""
+
+    def __new__(
+        cls,
+        seed: int = 0,
+        percentage_of_nodes_to_score: int = 0,
+        profile: bytes | None = None,
+        *,
+        record_scores: bool = False,
+    ) -> Scheduler: ...
+    def add_node(self, node: bytes) -> None: ...
+    def update_node(self, node: bytes) -> None: ...
+    def remove_node(self, name: str) -> bool: ...
+    def add_pod(self, pod: bytes) -> None:
+        """Adds (or moves) a pod that has spec.nodeName."""
+    def remove_pod(self, namespace: str, name: str) -> bool: ...
+    def forget(self, namespace: str, name: str) -> bool:
+        """Un-assumes a pod this scheduler placed (after a failed bind)."""
+    def schedule_batch(self, pods: Sequence[bytes]) -> list[ScheduleResult]:
+        """Schedules in order; each scheduled pod is assumed before the next."""
+    @property
+    def node_count(self) -> int: ...
+    @property
+    def pod_count(self) -> int: ...
+    def pod_node(self, namespace: str, name: str) -> str | None: ...
+    def plugins(self, point: str) -> list[str]: ...

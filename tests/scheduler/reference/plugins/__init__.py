@@ -1,0 +1,1 @@
+"""One module per plugin, as rust/kubemu-sched/src/plugins."""
