@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from kubemu import __version__
-from kubemu.cli import apiserver, apply, bench, delete, etcd, get, store
+from kubemu.cli import apiserver, apply, bench, delete, etcd, get, scheduler, store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.register(groups)
     etcd.register(groups)
     get.register(groups)
+    scheduler.register(groups)
     store.register(groups)
     return parser
 

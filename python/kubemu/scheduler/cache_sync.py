@@ -1,0 +1,248 @@
+"""Informers → the scheduling cores' caches and the scheduling queue.
+
+Three informers (shared through an :class:`~kubemu.client.informer.InformerFactory`):
+
+* **nodes**: added, updated and removed in every core's cache. A node add, or an update that
+  changes what scheduling looks at (labels, taints, ``spec.unschedulable``, allocatable,
+  conditions' statuses, images), moves every unschedulable pod (upstream's move on
+  ``NodeAdd``/``NodeUpdate``; heartbeats alone move nothing);
+* **namespaces**: their labels, for namespace selectors of pod affinity terms (if the core takes
+  them);
+* **pods**: *assigned* pods (``spec.nodeName`` set) feed the caches; a terminated one
+  (Succeeded/Failed) leaves them, as does a deleted one, and both move the unschedulable pods
+  (``AssignedPodDelete``). *Pending* pods whose ``spec.schedulerName`` is one of the profiles'
+  feed the queue (add, update, delete); other schedulers' pods are ignored.
+
+Core calls are not made from the handlers: they are buffered (coalesced per object: the last
+operation wins) and applied by :meth:`CacheSync.apply` on the scheduling thread, right before a
+batch, so the Rust cache is never touched by two threads and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from kubemu.apiserver import codec
+from kubemu.client.indexer import DeletedFinalStateUnknown, tombstone_object
+from kubemu.client.informer import InformerFactory, SharedInformer
+from kubemu.scheduler import core as core_mod
+from kubemu.scheduler.config import DEFAULT_SCHEDULER_NAME
+from kubemu.scheduler.core import SchedulingCore
+from kubemu.scheduler.queue import SchedulingQueue, pod_key
+
+__all__ = ["CacheSync", "Op"]
+
+Obj = dict[str, Any]
+Op = tuple[str, Any]
+"""(operation, argument): ``node`` bytes, ``node-``, name, ``ns`` bytes, ``ns-`` name,
+``pod`` bytes, ``pod-`` (namespace, name), ``forget`` (namespace, name)."""
+
+_TERMINAL: Final = ("Succeeded", "Failed")
+
+
+def _meta(obj: Obj) -> Obj:
+    m: Obj = obj.get("metadata") or {}
+    return m
+
+
+def _assigned(obj: Obj | DeletedFinalStateUnknown) -> bool:
+    return bool((tombstone_object(obj).get("spec") or {}).get("nodeName"))
+
+
+def _node_sched_view(node: Obj) -> tuple[Any, ...]:
+    """What scheduling looks at on a node (upstream ``nodeSchedulingPropertiesChange``)."""
+    meta, spec, status = _meta(node), node.get("spec") or {}, node.get("status") or {}
+    conditions = sorted(
+        (c.get("type", ""), c.get("status", ""))
+        for c in status.get("conditions") or []
+        if isinstance(c, dict)
+    )
+    return (
+        meta.get("labels"),
+        spec.get("unschedulable"),
+        spec.get("taints"),
+        status.get("allocatable"),
+        conditions,
+        status.get("images"),
+    )
+
+
+class CacheSync:
+    """Keeps ``cores`` (one per profile) and ``queue`` in step with the cluster."""
+
+    def __init__(
+        self,
+        queue: SchedulingQueue,
+        cores: Sequence[SchedulingCore],
+        scheduler_names: frozenset[str],
+        *,
+        encode: Callable[[Obj], bytes] = codec.encode,
+    ) -> None:
+        self.queue = queue
+        self.cores = list(cores)
+        self.scheduler_names = scheduler_names
+        self.encode = encode
+        self._ops: dict[tuple[str, str], Op] = {}
+        self._assigned: set[str] = set()
+        self.informers: list[SharedInformer] = []
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def register(self, factory: InformerFactory) -> list[SharedInformer]:
+        """Add the handlers to the factory's nodes, namespaces and pods informers."""
+        nodes = factory.informer("nodes")
+        nodes.add_event_handler(self.on_node_add, self.on_node_update, self.on_node_delete)
+        namespaces = factory.informer("namespaces")
+        namespaces.add_event_handler(
+            self.on_namespace_add, self.on_namespace_update, self.on_namespace_delete
+        )
+        pods = factory.informer("pods")
+        pods.add_event_handler(
+            self.on_assigned_pod_add,
+            self.on_assigned_pod_update,
+            self.on_assigned_pod_delete,
+            filter_func=_assigned,
+        )
+        pods.add_event_handler(
+            self.on_pending_pod_add,
+            self.on_pending_pod_update,
+            self.on_pending_pod_delete,
+            filter_func=self.responsible_for,
+        )
+        self.informers = [nodes, namespaces, pods]
+        return self.informers
+
+    def responsible_for(self, obj: Obj | DeletedFinalStateUnknown) -> bool:
+        """A pending pod of one of our profiles."""
+        spec = tombstone_object(obj).get("spec") or {}
+        name = spec.get("schedulerName") or DEFAULT_SCHEDULER_NAME
+        return not spec.get("nodeName") and name in self.scheduler_names
+
+    # -- the operation buffer -------------------------------------------------------------------
+
+    @property
+    def pending_ops(self) -> int:
+        return len(self._ops)
+
+    def take(self) -> list[Op]:
+        """The buffered operations, in order (the buffer starts again empty). Call on the
+        event loop; apply them with :meth:`apply` on any thread."""
+        ops = list(self._ops.values())
+        self._ops = {}
+        return ops
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        """Apply operations to every core."""
+        for core in self.cores:
+            for op, arg in ops:
+                if op == "node":
+                    core.add_node(arg)
+                elif op == "node-":
+                    core.remove_node(arg)
+                elif op == "pod":
+                    core.add_pod(arg)
+                elif op == "pod-":
+                    core.remove_pod(*arg)
+                elif op == "forget":
+                    core.forget(*arg)
+                elif op == "ns":
+                    core_mod.set_namespace(core, arg)
+                elif op == "ns-":
+                    core_mod.remove_namespace(core, arg)
+
+    def flush(self) -> None:
+        """``apply(take())`` here and now (tests; nothing else may be using the cores)."""
+        self.apply(self.take())
+
+    def _put(self, kind: str, key: str, op: Op) -> None:
+        k = (kind, key)
+        self._ops.pop(k, None)  # re-inserted at the end: ops stay in event order
+        self._ops[k] = op
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Un-assume a pod whose binding failed, unless the informer has meanwhile seen it
+        assigned (then the cache holds the real placement, which must stay)."""
+        key = f"{namespace}/{name}"
+        if key not in self._assigned:
+            self._put("pod", key, ("forget", (namespace, name)))
+
+    def is_assigned(self, key: str) -> bool:
+        """The informer has seen the pod with ``spec.nodeName``."""
+        return key in self._assigned
+
+    # -- nodes -------------------------------------------------------------------------------------
+
+    def on_node_add(self, node: Obj) -> None:
+        self._put("node", _meta(node).get("name", ""), ("node", self.encode(node)))
+        self.queue.move_all_to_active_or_backoff("NodeAdd")
+
+    def on_node_update(self, old: Obj, new: Obj) -> None:
+        self._put("node", _meta(new).get("name", ""), ("node", self.encode(new)))
+        if _node_sched_view(old) != _node_sched_view(new):
+            self.queue.move_all_to_active_or_backoff("NodeUpdate")
+
+    def on_node_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        name = _meta(tombstone_object(obj)).get("name", "")
+        self._put("node", name, ("node-", name))
+
+    # -- namespaces --------------------------------------------------------------------------------
+
+    def on_namespace_add(self, ns: Obj) -> None:
+        self._put("ns", _meta(ns).get("name", ""), ("ns", self.encode(ns)))
+
+    def on_namespace_update(self, old: Obj, new: Obj) -> None:
+        if _meta(old).get("labels") != _meta(new).get("labels"):
+            self.on_namespace_add(new)
+
+    def on_namespace_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        name = _meta(tombstone_object(obj)).get("name", "")
+        self._put("ns", name, ("ns-", name))
+
+    # -- assigned pods -----------------------------------------------------------------------------
+
+    def on_assigned_pod_add(self, pod: Obj) -> None:
+        if (pod.get("status") or {}).get("phase") in _TERMINAL:
+            return
+        key = pod_key(pod)
+        self._assigned.add(key)
+        self._put("pod", key, ("pod", self.encode(pod)))
+
+    def on_assigned_pod_update(self, old: Obj, new: Obj) -> None:
+        if (new.get("status") or {}).get("phase") in _TERMINAL:
+            if (old.get("status") or {}).get("phase") not in _TERMINAL:
+                self._remove_assigned(new)
+            return
+        if old.get("spec") != new.get("spec") or _meta(old).get("labels") != _meta(new).get(
+            "labels"
+        ):
+            self.on_assigned_pod_add(new)
+        elif pod_key(new) not in self._assigned:
+            self.on_assigned_pod_add(new)
+
+    def on_assigned_pod_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        self._remove_assigned(tombstone_object(obj))
+
+    def _remove_assigned(self, pod: Obj) -> None:
+        meta = _meta(pod)
+        key = pod_key(pod)
+        self._assigned.discard(key)
+        self._put("pod", key, ("pod-", (meta.get("namespace", ""), meta.get("name", ""))))
+        self.queue.delete(key)
+        self.queue.move_all_to_active_or_backoff("AssignedPodDelete")
+
+    # -- pending pods ------------------------------------------------------------------------------
+
+    def on_pending_pod_add(self, pod: Obj) -> None:
+        self.queue.add(pod)
+
+    def on_pending_pod_update(self, old: Obj, new: Obj) -> None:
+        self.queue.update(old, new)
+
+    def on_pending_pod_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        pod = tombstone_object(obj)
+        key = pod_key(pod)
+        self.queue.delete(key)
+        if not (pod.get("spec") or {}).get("nodeName") and key not in self._assigned:
+            # Deleted while pending (not just assigned): drop an assumption, if any.
+            self._put("pod", key, ("pod-", (key.partition("/")[0], key.partition("/")[2])))

@@ -1,0 +1,103 @@
+"""The one place that knows the Rust scheduling core's Python API (``kubemu._core.Scheduler``).
+
+The service talks to a :class:`SchedulingCore`: node, namespace and pod events in as msgpack
+bytes, ``schedule_batch`` out as :class:`Outcome`-shaped results. :func:`rust_core` builds the
+real one; tests may pass any object with the same methods (a stand-in core).
+
+The core is not called from the event loop while it schedules: every call goes through the
+:class:`~kubemu.scheduler.cache_sync.CacheSync` operation buffer, applied on the scheduling
+thread right before each batch (see :mod:`kubemu.scheduler.service`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from kubemu.apiserver import codec
+
+__all__ = ["Outcome", "SchedulingCore", "encode_profile", "rust_core"]
+
+
+class Outcome(Protocol):
+    """One pod's result (``kubemu._core.ScheduleResult`` has this shape)."""
+
+    @property
+    def pod(self) -> str:
+        """``namespace/name``."""
+        ...
+
+    @property
+    def node(self) -> str | None: ...
+
+    @property
+    def status(self) -> str:
+        """``scheduled``, ``unschedulable`` or ``error``."""
+        ...
+
+    @property
+    def feasible_nodes(self) -> int: ...
+
+    @property
+    def evaluated_nodes(self) -> int: ...
+
+    @property
+    def message(self) -> str | None:
+        """Upstream's FitError message (``0/N nodes are available: ...``) or the error."""
+        ...
+
+    @property
+    def reasons(self) -> Mapping[str, int]: ...
+
+
+class SchedulingCore(Protocol):
+    """What the service needs of a scheduling core (one per profile)."""
+
+    def add_node(self, node: bytes) -> None: ...
+
+    def update_node(self, node: bytes) -> None: ...
+
+    def remove_node(self, name: str) -> bool: ...
+
+    def add_pod(self, pod: bytes) -> None: ...
+
+    def remove_pod(self, namespace: str, name: str) -> bool: ...
+
+    def forget(self, namespace: str, name: str) -> bool: ...
+
+    def schedule_batch(self, pods: Sequence[bytes]) -> Sequence[Outcome]: ...
+
+
+def encode_profile(profile: Mapping[str, Any]) -> bytes:
+    """The msgpack the core's ``profile=`` takes: a KubeSchedulerProfile document (schedulerName,
+    percentageOfNodesToScore, plugins, pluginConfig)."""
+    keys = ("schedulerName", "percentageOfNodesToScore", "plugins", "pluginConfig")
+    return codec.encode({k: profile[k] for k in keys if profile.get(k) is not None})
+
+
+def rust_core(
+    profile: Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    percentage_of_nodes_to_score: int = 0,
+) -> SchedulingCore:
+    """``kubemu._core.Scheduler`` for one profile (None: the default profile). Raises
+    ValueError for a profile the core rejects."""
+    from kubemu._core import Scheduler
+
+    data = encode_profile(profile) if profile else None
+    core: SchedulingCore = Scheduler(seed, percentage_of_nodes_to_score, data)
+    return core
+
+
+def set_namespace(core: SchedulingCore, namespace: bytes) -> None:
+    """Namespace labels for the core's namespace selectors, if the core takes them."""
+    fn = getattr(core, "set_namespace", None) or getattr(core, "add_namespace", None)
+    if fn is not None:
+        fn(namespace)
+
+
+def remove_namespace(core: SchedulingCore, name: str) -> None:
+    fn = getattr(core, "remove_namespace", None)
+    if fn is not None:
+        fn(name)

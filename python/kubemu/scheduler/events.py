@@ -1,0 +1,216 @@
+"""What a failed attempt leaves on the API: a ``FailedScheduling`` Event and the pod's
+``PodScheduled=False`` condition.
+
+The Event is a core/v1 Event as kube-scheduler's recorder writes it: ``reason:
+FailedScheduling``, ``type: Warning``, the FitError message (``0/N nodes are available:
+...``), ``source.component`` the scheduler's name, ``involvedObject`` the pod. The condition is
+``{type: PodScheduled, status: "False", reason: Unschedulable (SchedulerError for an error),
+message}``, written with ``update_status`` only when it changes (upstream ``updatePod``).
+
+Writes are queued by :meth:`EventRecorder.failed_scheduling` (never blocking scheduling) and
+sent by a background task, events in one ``create_many`` per namespace; :meth:`flush` sends
+what is queued now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, Final
+
+from kubemu.client.interface import Client
+from kubemu.objects.errors import Reason, StatusError
+from kubemu.objects.meta import now_rfc3339
+
+__all__ = ["FAILED_SCHEDULING", "EventRecorder", "failed_scheduling_event"]
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+FAILED_SCHEDULING: Final = "FailedScheduling"
+
+
+def failed_scheduling_event(
+    pod: Obj, message: str, *, component: str, instance: str, now: float
+) -> Obj:
+    """The core/v1 Event for a failed attempt of ``pod``."""
+    meta = pod.get("metadata") or {}
+    name, namespace = meta.get("name", ""), meta.get("namespace", "")
+    stamp = now_rfc3339(now)
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.{int(now * 1e9):x}", "namespace": namespace},
+        "involvedObject": {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "namespace": namespace,
+            "name": name,
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": FAILED_SCHEDULING,
+        "message": message,
+        "type": "Warning",
+        "source": {"component": component},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "reportingComponent": component,
+        "reportingInstance": instance,
+    }
+
+
+def _scheduled_condition(pod: Obj) -> Obj | None:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == "PodScheduled":
+            return cond
+    return None
+
+
+class EventRecorder:
+    """Queues FailedScheduling events and PodScheduled=False conditions; writes them in the
+    background (:meth:`start`) or on :meth:`flush`."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        component: str = "default-scheduler",
+        instance: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.component = component
+        self.instance = instance or component
+        self.clock = clock
+        self._events: list[Obj] = []
+        self._conditions: dict[str, tuple[Obj, str, str]] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.events_written = 0
+        self.conditions_written = 0
+
+    def failed_scheduling(
+        self, pod: Obj, message: str, *, error: bool = False, component: str | None = None
+    ) -> None:
+        """Record a failed attempt (``error``: the scheduler failed, not the fit).
+        ``component``: the profile's schedulerName (default: the recorder's)."""
+        self._events.append(
+            failed_scheduling_event(
+                pod,
+                message,
+                component=component or self.component,
+                instance=self.instance,
+                now=self.clock(),
+            )
+        )
+        meta = pod.get("metadata") or {}
+        key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        reason = "SchedulerError" if error else "Unschedulable"
+        cond = _scheduled_condition(pod)
+        if (
+            cond is not None
+            and cond.get("status") == "False"
+            and cond.get("reason") == reason
+            and cond.get("message") == message
+        ):
+            self._conditions.pop(key, None)
+        else:
+            self._conditions[key] = (pod, reason, message)
+        self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._events) + len(self._conditions)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write everything queued so far."""
+        events, self._events = self._events, []
+        conditions, self._conditions = self._conditions, {}
+        by_ns: dict[str, list[Obj]] = defaultdict(list)
+        for ev in events:
+            by_ns[ev["metadata"]["namespace"]].append(ev)
+        for ns, objs in by_ns.items():
+            try:
+                result = await self.client.create_many("events", ns, objs)
+            except StatusError as e:
+                log.warning("writing %d events in %s failed: %s", len(objs), ns, e)
+                continue
+            for err in result.errors:
+                if err is None:
+                    self.events_written += 1
+                elif err.reason != Reason.NOT_FOUND:  # the namespace went away
+                    log.warning("writing an event failed: %s", err)
+        for pod, reason, message in conditions.values():
+            try:
+                if await self._set_condition(pod, reason, message):
+                    self.conditions_written += 1
+            except StatusError as e:
+                if e.reason != Reason.NOT_FOUND:
+                    log.warning("updating the PodScheduled condition failed: %s", e)
+
+    async def _set_condition(self, pod: Obj, reason: str, message: str) -> bool:
+        meta = pod.get("metadata") or {}
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        for attempt in range(2):
+            if (pod.get("spec") or {}).get("nodeName"):
+                return False  # bound meanwhile
+            new = copy.deepcopy(pod)
+            status = new.setdefault("status", {})
+            conditions = status.setdefault("conditions", [])
+            cond = _scheduled_condition(new)
+            if cond is None:
+                cond = {"type": "PodScheduled"}
+                conditions.append(cond)
+            if cond.get("status") != "False":
+                cond["lastTransitionTime"] = now_rfc3339(self.clock())
+            cond.update(status="False", reason=reason, message=message)
+            try:
+                await self.client.update_status("pods", ns, new)
+                return True
+            except StatusError as e:
+                if e.reason != Reason.CONFLICT or attempt:
+                    raise
+                pod = await self.client.get("pods", ns, name)
+        return False
+
+    # -- background --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="scheduler-events"
+            )
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("writing scheduling events failed")
+
+    async def stop(self) -> None:
+        """Stop the background task, then write what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing scheduling events failed")
