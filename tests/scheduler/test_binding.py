@@ -151,3 +151,39 @@ def test_record_scores_and_counts() -> None:
     assert plugins["TaintToleration"] == 300
     assert "ScheduleResult" in repr(r)
     assert Scheduler().schedule_batch([]) == []
+
+
+def test_namespace_labels_feed_affinity_namespace_selectors() -> None:
+    s = Scheduler(seed=3)
+    for n in ("n1", "n2", "n3"):
+        s.add_node(node(n, **{"kubernetes.io/hostname": n}))
+    web: Obj = {
+        "metadata": {"name": "web", "namespace": "a", "uid": "u-web", "labels": {"app": "web"}},
+        "spec": {"nodeName": "n2", "containers": [{"name": "c"}]},
+    }
+    s.add_pod(encode(web))
+    term = {
+        "labelSelector": {"matchLabels": {"app": "web"}},
+        "namespaceSelector": {"matchLabels": {"team": "x"}},
+        "topologyKey": "kubernetes.io/hostname",
+    }
+    follower = encode(
+        {
+            "metadata": {"name": "f", "namespace": "b"},
+            "spec": {
+                "containers": [{"name": "c"}],
+                "affinity": {
+                    "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+                },
+            },
+        }
+    )
+    # Without namespace labels no namespace is selected: no pod matches the term.
+    (r,) = s.schedule_batch([follower])
+    assert r.node is None and "didn't match pod affinity rules" in (r.message or "")
+    assert s.set_namespace(encode({"metadata": {"name": "a", "labels": {"team": "x"}}})) == "a"
+    (r,) = s.schedule_batch([follower])
+    assert r.node == "n2"
+    assert s.remove_namespace("a") and not s.remove_namespace("a")
+    with pytest.raises(ValueError, match="namespace"):
+        s.set_namespace(b"\xc1")

@@ -91,8 +91,8 @@ def rust_core(
 
 
 def set_namespace(core: SchedulingCore, namespace: bytes) -> None:
-    """Namespace labels for the core's namespace selectors, if the core takes them."""
-    fn = getattr(core, "set_namespace", None) or getattr(core, "add_namespace", None)
+    """Namespace labels for the core's namespace selectors (stand-in cores may lack them)."""
+    fn = getattr(core, "set_namespace", None)
     if fn is not None:
         fn(namespace)
 

@@ -340,6 +340,24 @@ impl Scheduler {
         py.detach(|| self.inner.lock().core.cache_mut().remove_node(name))
     }
 
+    /// Sets a namespace's labels (msgpack of a Namespace), for the namespace
+    /// selectors of pod affinity terms. Returns the namespace's name.
+    fn set_namespace(&self, py: Python<'_>, namespace: &[u8]) -> PyResult<String> {
+        py.detach(|| {
+            self.inner
+                .lock()
+                .core
+                .cache_mut()
+                .set_namespace_msgpack(namespace)
+                .map_err(|e| value_error(format!("namespace: {e}")))
+        })
+    }
+
+    /// Forgets a namespace's labels; false if it was unknown.
+    fn remove_namespace(&self, py: Python<'_>, name: &str) -> bool {
+        py.detach(|| self.inner.lock().core.cache_mut().remove_namespace(name))
+    }
+
     /// Adds (or moves) a scheduled pod (msgpack of a Pod with spec.nodeName).
     fn add_pod(&self, py: Python<'_>, pod: &[u8]) -> PyResult<()> {
         py.detach(|| {
