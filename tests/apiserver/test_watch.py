@@ -209,3 +209,28 @@ async def test_watch_metrics(client: InProcessClient, api: APIServer) -> None:
     assert reg.get_sample_value("apiserver_watch_events_total", {"resource": "pods"}) == 1
     await w.close()
     assert reg.get_sample_value("apiserver_registered_watchers", {"resource": "pods"}) == 0
+
+
+async def test_server_watch_drain_takes_queued_events_in_order(api: APIServer) -> None:
+    client = InProcessClient(api)
+    rv = (await client.list("pods")).resource_version
+    stream = await api.watch("pods", "", ListOptions(resource_version=rv), user=client.user)
+    created = [await client.create("pods", "default", pod(f"p{i}")) for i in range(5)]
+    async with asyncio.timeout(5):
+        while stream.pending < 5:  # the hub dispatches on its own task
+            await asyncio.sleep(0.01)
+    assert stream.pending == 5
+    batches = [
+        stream.drain(2),
+        stream.drain(1),
+        stream.drain(10, max_bytes=1),  # at least one, then the byte limit stops it
+        await stream.next_batch(),
+    ]
+    assert [len(b) for b in batches] == [2, 1, 1, 1]
+    got = [(t, r) for b in batches for t, r, _ in b]
+    assert got == [("ADDED", int(c["metadata"]["resourceVersion"])) for c in created]
+    assert stream.drain() == [] and stream.pending == 0
+    reg = api.metrics.registry
+    assert reg.get_sample_value("apiserver_watch_events_total", {"resource": "pods"}) == 5
+    await stream.close()
+    assert await stream.next_batch() == []

@@ -524,3 +524,97 @@ async def test_unary_and_multiplexed_calls_agree(backend: Backend) -> None:
             await bad.close()
     finally:
         await unary.close()
+
+
+async def _collect_batches(stream: Any, n: int, raw: bool) -> list[list[Any]]:
+    """Batches from ``batches()`` / ``raw_batches()`` until ``n`` events have come."""
+    out: list[list[Any]] = []
+    gen = stream.raw_batches() if raw else stream.batches()
+
+    async def take() -> None:
+        count = 0
+        async for batch in gen:
+            out.append(batch)
+            count += len(batch)
+            if count >= n:
+                return
+
+    try:
+        await asyncio.wait_for(take(), 30)
+    finally:
+        await gen.aclose()
+    return out
+
+
+async def test_watch_batches_and_raw_batches_agree_with_iteration(backend: Backend) -> None:
+    """``batches()`` and ``raw_batches()`` hand out the same events as iteration, in order,
+    with selector transitions; raw items are the stored bytes plus the resourceVersion."""
+    from kubemu.apiserver.codec import decode_trusted
+    from kubemu.client.interface import BatchWatchStream
+
+    first = await backend.inprocess.create("pods", "default", pod("first"))
+    rv = first["metadata"]["resourceVersion"]
+    opts = ListOptions(label_selector="tier=web", resource_version=rv)
+    names = ("inprocess", "grpc")
+    streams: dict[str, list[Any]] = {}
+    for name in names:
+        c: Client = getattr(backend, name)
+        streams[name] = [await c.watch("pods", "default", opts) for _ in range(3)]
+    # a enters the selection, changes in it, leaves it (DELETED with its previous state),
+    # enters again (ADDED), then is deleted; b never matches.
+    await backend.inprocess.create("pods", "default", pod("b"))
+    a = pod("a")
+    a["metadata"]["labels"] = {"tier": "web"}
+    await backend.inprocess.create("pods", "default", a)
+    await backend.inprocess.patch("pods", "default", "a", {"metadata": {"labels": {"v": "2"}}})
+    await backend.inprocess.patch("pods", "default", "a", {"metadata": {"labels": {"tier": "db"}}})
+    await backend.inprocess.patch("pods", "default", "a", {"metadata": {"labels": {"tier": "web"}}})
+    await backend.inprocess.delete("pods", "default", "a", DeleteOptions(grace_period_seconds=0))
+    n = 5
+    seen: dict[str, list[list[tuple[str, str, str, Any]]]] = {}
+    for name in names:
+        by_iter, by_batch, by_raw = streams[name]
+        assert isinstance(by_batch, BatchWatchStream)
+        try:
+            iterated = [await next_event(by_iter) for _ in range(n)]
+            batched = [e for b in await _collect_batches(by_batch, n, False) for e in b]
+            raw = [i for b in await _collect_batches(by_raw, n, True) for i in b]
+        finally:
+            for s in streams[name]:
+                await s.close()
+        decoded = []
+        for etype, item_rv, data in raw:
+            obj = decode_trusted(data)
+            assert "resourceVersion" not in obj["metadata"]
+            obj["metadata"]["resourceVersion"] = str(item_rv)
+            decoded.append(WatchEvent(EventType(etype), obj))
+        seen[name] = [
+            [(e.type, e.object["metadata"]["name"], e.resource_version, e.object) for e in evs]
+            for evs in (iterated, batched, decoded)
+        ]
+        assert seen[name][0] == seen[name][1] == seen[name][2]
+    assert seen["grpc"] == seen["inprocess"]
+    events = seen["grpc"][0]
+    assert [t for t, *_ in events] == ["ADDED", "MODIFIED", "DELETED", "ADDED", "DELETED"]
+    assert {name for _, name, *_ in events} == {"a"}
+    rvs = [int(r) for _, _, r, _ in events]
+    assert rvs == sorted(rvs) and len(set(rvs)) == n
+    # Leaving the selection: the previous state (still tier=web) at the new resourceVersion.
+    assert events[2][3]["metadata"]["labels"]["tier"] == "web"
+
+
+async def test_watch_batches_end_with_gone_for_a_slow_stream(backend: Backend) -> None:
+    """A stream that falls behind gets its ERROR Gone as the last event of its last batch."""
+    backend.api.watchers.queue_size = 3
+    for name in ("inprocess", "grpc"):
+        c: Client = getattr(backend, name)
+        rv = (await c.list("pods", "default")).resource_version
+        stream: Any = await c.watch("pods", "default", ListOptions(resource_version=rv))
+        for i in range(5):
+            await backend.inprocess.create("pods", "default", pod(f"{name}-{i}"))
+        items = [i for b in await _collect_batches(stream, 1, True) for i in b]
+        await stream.close()
+        assert [t for t, _, _ in items] == ["ERROR"]
+        from kubemu.apiserver.codec import decode_trusted
+
+        assert decode_trusted(items[0][2])["code"] == 410

@@ -223,14 +223,22 @@ def pack_events(events: Sequence[Any]) -> bytes:
     return b"".join(parts)
 
 
-def _pending(stream: Any) -> int:
-    """How many events ``stream`` can give without waiting (a core ``ServerWatch``: its
-    initial state and its queue; any other async iterator: unknown, 0)."""
-    initial = getattr(stream, "_initial", None)
-    queue = getattr(stream, "_queue", None)
-    if queue is None or getattr(stream, "_ended", False):
-        return 0
-    return len(queue) + (len(initial) if initial is not None else 0)
+_EVENTS_TAG = bytes([(api_pb2.WatchBatch.EVENTS_FIELD_NUMBER << 3) | 2])
+
+
+def _watch_batch(items: Sequence[tuple[str, int, bytes]]) -> bytes:
+    """A serialized ``WatchBatch`` of a core stream's items (type, rv, msgpack bytes): the
+    packed array built by concatenation and appended as the ``events`` field."""
+    headers = _TYPE_HEADERS
+    u64 = _UINT64.pack
+    parts = [_array_header(3 * len(items))]
+    append = parts.append
+    for etype, rv, data in items:
+        append(headers.get(etype) or pack(etype))
+        append(u64(0xCF, rv) if rv > 0 else b"\x00")
+        append(data)
+    body = b"".join(parts)
+    return b"".join((_EVENTS_TAG, _varint(len(body)), body))
 
 
 def _token(context: Any) -> str | None:
@@ -559,34 +567,19 @@ class GrpcServer:
             return
         try:
             await context.send_initial_metadata(((WATCH_STARTED, "started"),))
-            events = aiter(stream)
             error = _TYPE_HEADERS["ERROR"]
-            ended = False
+            next_batch = getattr(stream, "next_batch", None)
             try:
-                while not ended:
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        break
-                    # Everything already queued for this stream goes in the same message.
-                    parts = [b"", *_event_parts(event)]
-                    count, size = 1, len(parts[3])
-                    while (
-                        parts[-3] != error
-                        and count < WATCH_BATCH_EVENTS
-                        and size < WATCH_BATCH_BYTES
-                        and _pending(stream)
-                    ):
-                        try:
-                            event = await anext(events)
-                        except StopAsyncIteration:
-                            ended = True
+                if next_batch is not None:  # the core's ServerWatch: what is queued, at once
+                    while True:
+                        items = await next_batch(WATCH_BATCH_EVENTS, WATCH_BATCH_BYTES)
+                        if not items:
                             break
-                        more = _event_parts(event)
-                        parts.extend(more)
-                        count, size = count + 1, size + len(more[2])
-                    parts[0] = _array_header(3 * count)
-                    yield api_pb2.WatchBatch(events=b"".join(parts)).SerializeToString()
+                        yield _watch_batch(items)
+                else:
+                    async for event in stream:
+                        parts = [_array_header(3), *_event_parts(event)]
+                        yield api_pb2.WatchBatch(events=b"".join(parts)).SerializeToString()
             except Exception as e:  # a failing stream ends with an ERROR event
                 status = pack(self._as_status_error(e).to_status())
                 events_bytes = b"".join((_array_header(3), error, b"\x00", status))

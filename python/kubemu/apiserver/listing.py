@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from kubemu.apiserver.codec import decode_trusted
 from kubemu.apiserver.storage import StorageCompacted, StorageFutureRevision, StoredObject
-from kubemu.apiserver.watch import ADDED, RawObject, RawWatchEvent, ServerWatch, WatchFilter
+from kubemu.apiserver.watch import ADDED, RawObject, ServerWatch, WatchFilter, WatchItem
 from kubemu.client.interface import ListOptions
 from kubemu.objects.errors import StatusError
 from kubemu.objects.fields import FieldSelector, parse_field_selector, unsupported_fields
@@ -208,14 +208,14 @@ async def watch_objects(
     with api._request("watch", kind, user, ns, ""):
         labels, fields = parse_selectors(kind, opts)
         flt = WatchFilter(ns, labels, fields, opts.node_names)
-        initial: list[RawWatchEvent] = []
+        initial: list[WatchItem] = []
         failure: StatusError | None = None
         if opts.resource_version in ("", "0"):
             page = api.storage.list(kind.prefix(ns or None))
             after = page.revision
             for s in page.items:
                 if flt.trivial or _matches(kind, flt, s):
-                    initial.append(RawWatchEvent(ADDED, RawObject(s.value, s.revision)))
+                    initial.append((ADDED, s.revision, s.value))
         else:
             try:
                 after = parse_resource_version(opts.resource_version)

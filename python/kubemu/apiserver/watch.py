@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
-from collections import deque
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from kubemu.apiserver.codec import decode_trusted, encode
 from kubemu.apiserver.storage import Storage, StorageCompacted, StoredEvent, WatchSubscription
+from kubemu.client.interface import EventType, WatchEvent
 from kubemu.objects.errors import StatusError
 from kubemu.objects.fields import FieldSelector
 from kubemu.objects.kinds.base import Kind
@@ -49,6 +51,10 @@ __all__ = [
     "ServerWatch",
     "WatchFanout",
     "WatchFilter",
+    "WatchItem",
+    "compile_filter",
+    "item_event",
+    "watch_events",
 ]
 
 ADDED: Final = "ADDED"
@@ -138,6 +144,37 @@ class WatchFilter:
         return []
 
 
+Match = Callable[[str, Any, dict[str, str]], bool]
+
+
+def _everything(namespace: str, labels: Any, fields: dict[str, str]) -> bool:
+    return True
+
+
+def compile_filter(flt: WatchFilter) -> Match:
+    """``flt.matches`` specialised for the common shapes (one namespace, one ``field=value``
+    term, ``node_names``): the hub calls it once per event and stream."""
+    ns = flt.namespace
+    if not flt.labels.empty or len(flt.fields.terms) > 1:
+        return flt.matches
+    if flt.node_names is not None:
+        if flt.fields.terms:
+            return flt.matches
+        names = flt.node_names
+        if ns:
+            return lambda n, lb, f: n == ns and f.get("spec.nodeName", "") in names
+        return lambda n, lb, f: f.get("spec.nodeName", "") in names
+    if flt.fields.terms:
+        t = flt.fields.terms[0]
+        name, value, equal = t.field, t.value, t.equal
+        if ns:
+            return lambda n, lb, f: n == ns and (f.get(name, "") == value) == equal
+        return lambda n, lb, f: (f.get(name, "") == value) == equal
+    if ns:
+        return lambda n, lb, f: n == ns
+    return _everything
+
+
 class _State:
     """One state of an object, decoded once for every stream."""
 
@@ -153,8 +190,52 @@ class _State:
         self.fields: dict[str, str] = kind.fields(obj)
 
 
+WatchItem = tuple[str, int, bytes]
+"""A queued event: (type, resourceVersion, msgpack bytes). ADDED/MODIFIED/DELETED/BOOKMARK:
+the object as stored (without ``metadata.resourceVersion``; the resourceVersion is the second
+field); ERROR: the Status, resourceVersion 0."""
+
+
+def item_event(item: WatchItem) -> RawWatchEvent:
+    etype, rv, data = item
+    if etype == ERROR:
+        return RawWatchEvent(ERROR, status=decode_trusted(data))
+    return RawWatchEvent(etype, RawObject(data, rv))
+
+
+def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
+    """Client :class:`WatchEvent` s of queued items, each object a fresh dict with its
+    ``metadata.resourceVersion`` (for a large batch the cyclic GC is paused meanwhile: the
+    fresh dicts hold no cycles, and collections set off by them would walk every live
+    object)."""
+    out: list[WatchEvent] = []
+    append = out.append
+    types = _EVENT_TYPES
+    paused = len(items) > 100 and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        for etype, rv, data in items:
+            obj = decode_trusted(data)
+            if rv:
+                meta = obj.get("metadata")
+                if not isinstance(meta, dict):
+                    meta = obj["metadata"] = {}
+                meta["resourceVersion"] = str(rv)
+            append(WatchEvent(types.get(etype) or EventType(etype), obj))
+    finally:
+        if paused:
+            gc.enable()
+    return out
+
+
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
 class ServerWatch:
-    """One client's watch stream: async-iterate for :class:`RawWatchEvent`; ``close()`` ends it."""
+    """One client's watch stream: async-iterate for :class:`RawWatchEvent`, or take what is
+    queued in batches (:meth:`next_batch`, :meth:`drain`: :data:`WatchItem` tuples, no
+    per-event await); ``close()`` ends it."""
 
     def __init__(
         self,
@@ -165,18 +246,20 @@ class ServerWatch:
         after_revision: int,
         bookmarks: bool,
         timeout: float | None,
-        initial: Iterable[RawWatchEvent] = (),
+        initial: Iterable[WatchItem] = (),
     ) -> None:
         self.fanout = fanout
         self.kind = kind
         self.filter = flt
+        self.match = compile_filter(flt)
+        self.trivial = flt.trivial
         self.after_revision = after_revision
         self.last_revision = after_revision
         self.bookmarks = bookmarks
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.hub: ResourceHub | None = None
-        self._initial: deque[RawWatchEvent] = deque(initial)
-        self._queue: deque[RawWatchEvent] = deque()
+        self._initial: deque[WatchItem] = deque(initial)
+        self._queue: deque[WatchItem] = deque()
         self._ready = asyncio.Event()
         self._closed = False
         self._ended = False
@@ -186,28 +269,37 @@ class ServerWatch:
     def closed(self) -> bool:
         return self._closed
 
-    def offer(self, ev: RawWatchEvent) -> None:
+    @property
+    def pending(self) -> int:
+        """Events :meth:`drain` can take now (bookmarks and the timeout aside)."""
+        if self._ended:
+            return 0
+        return len(self._initial) + len(self._queue)
+
+    def offer(self, etype: str, rv: int, data: bytes) -> None:
+        """Queue an event (the hub's fan-out); a stream ``queue_size`` events behind is sent
+        an ERROR Gone and detached."""
         if self._closed:
             return
-        if len(self._queue) >= self.fanout.queue_size:
-            self._queue.clear()
+        queue = self._queue
+        if len(queue) >= self.fanout.queue_size:
+            queue.clear()
             err = StatusError.gone(
                 f"watch of {self.kind.group_resource} fell behind: more than "
                 f"{self.fanout.queue_size} events pending; relist"
             )
-            self._queue.append(RawWatchEvent(ERROR, status=err.to_status()))
+            queue.append((ERROR, 0, encode(err.to_status())))
             self._detach()
         else:
-            self._queue.append(ev)
-            if ev.object is not None:
-                self.last_revision = ev.object.resource_version
+            queue.append((etype, rv, data))
+            self.last_revision = rv
         self._ready.set()
 
     def fail(self, err: StatusError) -> None:
         """End the stream with an ERROR event (the hub's store watch failed)."""
         if self._closed:
             return
-        self._queue.append(RawWatchEvent(ERROR, status=err.to_status()))
+        self._queue.append((ERROR, 0, encode(err.to_status())))
         self._detach()
         self._ready.set()
 
@@ -222,7 +314,7 @@ class ServerWatch:
         self._ended = True
         self._ready.set()
 
-    def _bookmark(self) -> RawWatchEvent | None:
+    def _bookmark(self) -> WatchItem | None:
         hub = self.hub
         if hub is None:
             return None
@@ -232,29 +324,73 @@ class ServerWatch:
             return None
         self.last_revision = rv
         doc = {"kind": self.kind.kind, "apiVersion": self.kind.api_version, "metadata": {}}
-        return RawWatchEvent(BOOKMARK, RawObject(encode(doc), rv))
+        return (BOOKMARK, rv, encode(doc))
 
     def __aiter__(self) -> ServerWatch:
         return self
 
     async def __anext__(self) -> RawWatchEvent:
-        if self._initial:
-            return self._initial.popleft()
+        if not await self.wait():
+            raise StopAsyncIteration
+        return item_event(self.drain(1)[0])
+
+    async def next_batch(self, max_events: int = 1_000, max_bytes: int = 0) -> list[WatchItem]:
+        """Wait for events (or the end: ``[]``), then :meth:`drain`."""
+        if not await self.wait():
+            return []
+        return self.drain(max_events, max_bytes)
+
+    def drain(self, max_events: int = 1_000, max_bytes: int = 0) -> list[WatchItem]:
+        """The events queued now, in order, without waiting: at most ``max_events``, and once
+        their objects reach ``max_bytes`` (if set) no more (at least one). After an ERROR
+        event the stream has ended."""
+        out: list[WatchItem] = []
+        if self._ended:
+            return out
+        initial = self._initial
+        size = 0
+        while initial and len(out) < max_events:
+            item = initial.popleft()
+            out.append(item)
+            size += len(item[2])
+            if max_bytes and size >= max_bytes:
+                return out
+        queue = self._queue
+        room = max_events - len(out)
+        if room <= 0 or not queue:
+            return out
+        before = len(out)
+        if not max_bytes and len(queue) <= room:
+            out.extend(queue)
+            queue.clear()
+        else:
+            while queue and len(out) < max_events:
+                item = queue.popleft()
+                out.append(item)
+                size += len(item[2])
+                if max_bytes and size >= max_bytes:
+                    break
+        if out[-1][0] == ERROR:  # an ERROR is the last event ever queued
+            self._ended = True
+        self.fanout.count_events(self.kind, len(out) - before)
+        return out
+
+    async def wait(self) -> bool:
+        """Until an event can be taken (True) or the stream has ended (False); sends
+        bookmarks and ends the stream at its timeout meanwhile."""
+        if self._initial and not self._ended:
+            return True
         interval = self.fanout.bookmark_interval
         if self._next_bookmark is None:
             self._next_bookmark = time.monotonic() + interval
         while True:
             if self._ended:
-                raise StopAsyncIteration
+                return False
             if self._queue:
-                ev = self._queue.popleft()
-                self.fanout.count_event(self.kind)
-                if ev.type == ERROR:
-                    self._ended = True
-                return ev
+                return True
             if self._closed:
                 self._ended = True
-                raise StopAsyncIteration
+                return False
             self._ready.clear()
             now = time.monotonic()
             wait: float | None = None
@@ -275,12 +411,13 @@ class ServerWatch:
             if self.deadline is not None and now >= self.deadline:
                 self._detach()
                 self._ended = True
-                raise StopAsyncIteration
+                return False
             if self.bookmarks and now >= self._next_bookmark:
                 self._next_bookmark = now + interval
                 bm = self._bookmark()
                 if bm is not None:
-                    return bm
+                    self._queue.append(bm)
+                    return True
 
 
 class ResourceHub:
@@ -296,10 +433,14 @@ class ResourceHub:
         """Every event after this revision is in the buffer or still to come."""
         self.dispatched = start_revision - 1
         self.buffer: deque[tuple[StoredEvent, _State, _State | None]] = deque()
+        self.states: OrderedDict[bytes, tuple[bytes, _State]] = OrderedDict()
+        """The newest state of recently written keys (up to ``buffer_size``), so the
+        previous state of a modification is not decoded again."""
         self.unindexed: set[ServerWatch] = set()
         self.index: dict[tuple[str, str], set[ServerWatch]] = {}
         self.index_fields: dict[str, int] = {}
         self.complex_filters = 0
+        self.needs_old = False
         self.count = 0
         self.sub: WatchSubscription = fanout.storage.watch(kind.prefix(), start_revision)
         self.task = asyncio.get_running_loop().create_task(self._run())
@@ -324,8 +465,9 @@ class ResourceHub:
             self.index_fields[f] = self.index_fields.get(f, 0) + 1
         else:
             self.unindexed.add(stream)
-        if not stream.filter.trivial:
+        if not stream.trivial:
             self.complex_filters += 1
+        self.needs_old = self._needs_old()
         self.count += 1
         self.fanout.watchers_changed(self.kind, +1)
         if stream.after_revision < self.dispatched:
@@ -348,8 +490,9 @@ class ResourceHub:
                 del self.index_fields[f]
         else:
             self.unindexed.discard(stream)
-        if not stream.filter.trivial:
+        if not stream.trivial:
             self.complex_filters -= 1
+        self.needs_old = self._needs_old()
         self.count -= 1
         self.fanout.watchers_changed(self.kind, -1)
         if self.count == 0:
@@ -363,8 +506,18 @@ class ResourceHub:
     async def _run(self) -> None:
         try:
             async for batch in self.sub:
-                for ev in batch:
-                    self._dispatch(ev)
+                # The states and queued items made here hold no cycles: with the cyclic GC
+                # paused for a large batch, the collections they would set off (each walking
+                # the older generations now and then) do not happen per few hundred events.
+                paused = len(batch) > 100 and gc.isenabled()
+                if paused:
+                    gc.disable()
+                try:
+                    for ev in batch:
+                        self._dispatch(ev)
+                finally:
+                    if paused:
+                        gc.enable()
         except StorageCompacted as e:
             self._fail(StatusError.too_old_resource_version(e.requested, e.compact_revision))
         except asyncio.CancelledError:
@@ -386,15 +539,37 @@ class ResourceHub:
             return True
         return any(f != "metadata.namespace" for f in self.index_fields)
 
-    def _dispatch(self, ev: StoredEvent) -> None:
+    def _state(self, ev: StoredEvent) -> tuple[_State, _State | None]:
+        """The new state (of a delete: the last one) and, when a filter needs it, the
+        previous state of a modification; remembered per key for the next event."""
         kind = self.kind
+        states = self.states
+        key = ev.key
+        old: _State | None = None
+        if ev.type == "DELETE":
+            cached = states.pop(key, None)
+            if cached is not None and cached[0] == ev.value:
+                return cached[1], None
+            return _State(kind, ev.value), None
+        prev = ev.prev_value
+        if prev is not None:
+            cached = states.pop(key, None)
+            if self.needs_old:
+                if cached is not None and cached[0] == prev:
+                    old = cached[1]
+                else:
+                    old = _State(kind, prev)
+        new = _State(kind, ev.value)
+        states[key] = (ev.value, new)
+        if len(states) > max(self.fanout.buffer_size, 1):
+            states.popitem(last=False)
+        return new, old
+
+    def _dispatch(self, ev: StoredEvent) -> None:
         if not ev.value:  # a delete whose previous value is no longer known
             self.dispatched = ev.revision
             return
-        new = _State(kind, ev.value)
-        old: _State | None = None
-        if ev.type == "PUT" and ev.prev_value is not None and self._needs_old():
-            old = _State(kind, ev.prev_value)
+        new, old = self._state(ev)
         self.dispatched = ev.revision
         if self.fanout.buffer_size:
             self.buffer.append((ev, new, old))
@@ -405,46 +580,55 @@ class ResourceHub:
             self.floor = ev.revision
         if not self.count:
             return
-        if self.unindexed:
-            targets: set[ServerWatch] = set(self.unindexed)
-        else:
-            targets = set()
+        index = self.index
+        targets: set[ServerWatch] | None = set(self.unindexed) if self.unindexed else None
         for f in self.index_fields:
-            value = new.namespace if f == "metadata.namespace" else new.fields.get(f, "")
-            s = self.index.get((f, value))
+            if f == "metadata.namespace":
+                s = index.get((f, new.namespace))
+            else:
+                s = index.get((f, new.fields.get(f, "")))
+                if old is not None:
+                    s_old = index.get((f, old.fields.get(f, "")))
+                    if s_old and s_old is not s:
+                        if targets is None:
+                            targets = set(s_old)
+                        else:
+                            targets |= s_old
             if s:
-                targets |= s
-            if old is not None and f != "metadata.namespace":
-                s = self.index.get((f, old.fields.get(f, "")))
-                if s:
+                if targets is None:
+                    targets = set(s)
+                else:
                     targets |= s
-        for stream in targets:
-            self._offer(stream, ev, new, old)
+        if targets:
+            offer = self._offer
+            for stream in targets:
+                offer(stream, ev, new, old)
 
     @staticmethod
     def _offer(stream: ServerWatch, ev: StoredEvent, new: _State, old: _State | None) -> None:
-        if ev.revision <= stream.after_revision:
+        rv = ev.revision
+        if rv <= stream.after_revision:
             return
-        flt = stream.filter
+        match = stream.match
+        cur = match(new.namespace, new.labels, new.fields)
         if ev.type == "DELETE":
-            if flt.matches(new.namespace, new.labels, new.fields):
-                stream.offer(RawWatchEvent(DELETED, RawObject(ev.value, ev.revision)))
+            if cur:
+                stream.offer(DELETED, rv, ev.value)
             return
-        cur = flt.matches(new.namespace, new.labels, new.fields)
         if ev.prev_value is None:
             if cur:
-                stream.offer(RawWatchEvent(ADDED, RawObject(ev.value, ev.revision)))
+                stream.offer(ADDED, rv, ev.value)
             return
-        if flt.trivial or old is None:
+        if stream.trivial or old is None:
             was = cur
         else:
-            was = flt.matches(old.namespace, old.labels, old.fields)
+            was = match(old.namespace, old.labels, old.fields)
         if cur and was:
-            stream.offer(RawWatchEvent(MODIFIED, RawObject(ev.value, ev.revision)))
+            stream.offer(MODIFIED, rv, ev.value)
         elif cur:
-            stream.offer(RawWatchEvent(ADDED, RawObject(ev.value, ev.revision)))
+            stream.offer(ADDED, rv, ev.value)
         elif was:
-            stream.offer(RawWatchEvent(DELETED, RawObject(ev.prev_value, ev.revision)))
+            stream.offer(DELETED, rv, ev.prev_value)
 
 
 class WatchFanout:
@@ -465,6 +649,7 @@ class WatchFanout:
         self.buffer_size = buffer_size
         self.bookmark_interval = bookmark_interval
         self.hubs: dict[Kind, ResourceHub] = {}
+        self._event_counters: dict[Kind, Any] = {}
 
     def subscribe(self, stream: ServerWatch) -> None:
         """Attach ``stream`` to the resource's shared hub (starting it), or to a private hub
@@ -486,9 +671,14 @@ class WatchFanout:
         if self.metrics is not None:
             self.metrics.registered_watchers.labels(kind.group_resource).inc(delta)
 
-    def count_event(self, kind: Kind) -> None:
-        if self.metrics is not None:
-            self.metrics.watch_events.labels(kind.group_resource).inc()
+    def count_events(self, kind: Kind, n: int) -> None:
+        if self.metrics is not None and n:
+            counter = self._event_counters.get(kind)
+            if counter is None:
+                counter = self._event_counters[kind] = self.metrics.watch_events.labels(
+                    kind.group_resource
+                )
+            counter.inc(n)
 
     async def close(self) -> None:
         for hub in list(self.hubs.values()):

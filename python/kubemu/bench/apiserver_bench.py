@@ -3,7 +3,7 @@
 Run::
 
     python -m kubemu.bench.apiserver_bench [--quick] [--runs N] [--modes inprocess,grpc]
-                                           [--seconds S] [--json FILE]
+                                           [--only watch,list] [--seconds S] [--json FILE]
 
 (also ``kubemu bench apiserver``). Each run starts a fresh in-memory apiserver (``Store``
 without fsync, the default admission chain) on uvloop when available. ``inprocess`` drives it
@@ -26,11 +26,12 @@ and a human summary goes to stderr. Benchmarks, per mode:
   labels, annotations, owner reference, two containers with requests/limits, ports, env,
   probes, tolerations, node selector);
 * ``{mode}_bind_many``: bindings/s through ``bind_many`` in batches of 1,000 of those pods;
-* ``{mode}_watch``: events/s delivered to 1,000 watchers with ``fieldSelector
+* ``{mode}_watch`` / ``{mode}_watch_raw``: events/s delivered to 1,000 watchers with ``fieldSelector
   spec.nodeName=node-i`` plus one ``node_names`` watcher over the same 1,000 nodes, while
   pre-encoded bound pods are written straight into the store in batches of 1,000 (so the
   writer is not the bottleneck; each write reaches 2 streams); the clock runs from the first
-  write to the last event delivered;
+  write to the last event delivered (``watch``: read one by one with ``async for``, each
+  decoded into a dict; ``watch_raw``: read with ``raw_batches()``, undecoded bytes);
 * ``{mode}_list_raw`` / ``{mode}_list_decoded``: seconds for one LIST of all pods (100,000;
   the pods above topped up with copies written straight into the store): raw = the items as
   stored bytes (in-process: ``APIServer.list``; gRPC: the ListResponse protobuf, no msgpack
@@ -59,6 +60,8 @@ Obj = dict[str, Any]
 
 NAMESPACE = "bench"
 BATCH = 1_000
+BENCHES = ("create_many", "bind_many", "single", "watch", "list")
+"""Benchmark groups (``--only``): single = create/get/update at each concurrency."""
 
 
 # ----------------------------------------------------------------------------- results
@@ -97,6 +100,8 @@ class Sizes:
     nodes: int = 1_000
     watch_pods: int = 50_000
     list_pods: int = 100_000
+    only: frozenset[str] = frozenset(BENCHES)
+    """The benchmarks to run (``--only``): a subset of :data:`BENCHES`."""
     multiplex: bool = True
     """gRPC client: single-object verbs over the multiplexed Call stream (else unary RPCs)."""
     tune_gc: bool = True
@@ -278,10 +283,12 @@ async def open_watchers(client: Client, nodes: int, resource_version: str) -> li
 
 
 async def drain_watchers(
-    streams: list[Any], expected: int, timeout: float
+    streams: list[Any], expected: int, timeout: float, raw: bool = False
 ) -> tuple[int, float, int]:
     """Count events until ``expected`` arrived, every stream ended or ``timeout``; returns
-    (events, time.time() of the last event, streams dropped with an ERROR such as Gone)."""
+    (events, time.time() of the last event, streams dropped with an ERROR such as Gone).
+    Events are read one by one (``async for``, each decoded into a dict) or, with ``raw``,
+    through ``raw_batches()`` (undecoded msgpack bytes, a list per batch)."""
     count = 0
     dropped = 0
     last = time.time()
@@ -307,7 +314,26 @@ async def drain_watchers(
             if not live:
                 done.set()
 
-    tasks = [asyncio.ensure_future(reader(s)) for s in streams]
+    async def raw_reader(stream: Any) -> None:
+        nonlocal count, last, dropped, live
+        try:
+            async for batch in stream.raw_batches():
+                for etype, _rv, _data in batch:
+                    if etype == "ERROR":
+                        dropped += 1
+                        return
+                    if etype in ("ADDED", "MODIFIED", "DELETED"):
+                        count += 1
+                last = time.time()
+                if count >= expected:
+                    done.set()
+                    return
+        finally:
+            live -= 1
+            if not live:
+                done.set()
+
+    tasks = [asyncio.ensure_future((raw_reader if raw else reader)(s)) for s in streams]
     try:
         await asyncio.wait_for(done.wait(), timeout)
     except TimeoutError:
@@ -350,12 +376,16 @@ async def top_up_pods(server: APIServer, total: int) -> None:
     """Write copies of a stored pod straight into the store until the namespace has
     ``total`` pods."""
     kind = server.kind("pods")
-    have = server.storage.list(kind.prefix(NAMESPACE), limit=1).count
+    first = server.storage.list(kind.prefix(NAMESPACE), limit=1)
+    have = first.count
     if have >= total:
         return
-    template = codec.decode_trusted(
-        server.storage.list(kind.prefix(NAMESPACE), limit=1).items[0].value
-    )
+    if first.items:
+        template = codec.decode_trusted(first.items[0].value)
+    else:  # the create benchmarks did not run (--only)
+        template = make_pod("fill", node=node_name(0))
+        kind.default(template)
+        kind.prepare_for_create(template, now="2026-11-26T00:00:00Z")
     batch: list[tuple[bytes, bytes]] = []
     for i in range(total - have):
         pod = copy.copy(template)
@@ -405,21 +435,50 @@ async def run_inprocess(sizes: Sizes, record: Record) -> None:
     client = InProcessClient(server)
     await ensure_namespace(client)
     mode = "inprocess"
-    r = await op_create_many(client, sizes.create_many, 0)
-    record(f"{mode}_create_many", "pods/s", r["rate"], None)
-    r = await op_bind_many(client, sizes.create_many, sizes.nodes)
-    record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
-    for verb in ("create", "get", "update"):
+    only = sizes.only
+    if "create_many" in only or "bind_many" in only or "single" in only:
+        r = await op_create_many(client, sizes.create_many, 0)
+        if "create_many" in only:
+            record(f"{mode}_create_many", "pods/s", r["rate"], None)
+    if "bind_many" in only:
+        r = await op_bind_many(client, sizes.create_many, sizes.nodes)
+        record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
+    for verb in ("create", "get", "update") if "single" in only else ():
         for c in sizes.concurrency:
             r = await op_single(client, verb, c, sizes.seconds, f"{verb}{c}", sizes.create_many)
             lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
             record(f"{mode}_{verb}_c{c}", "requests/s", r["rate"], lat)
-    # watch
+    if "watch" in only:
+        await _inprocess_watch(server, client, sizes, record)
+    if "list" in only:
+        await top_up_pods(server, sizes.list_pods)
+        t = time.perf_counter()
+        raw = await server.list("pods", NAMESPACE, user=client.user)
+        elapsed = time.perf_counter() - t
+        record(f"{mode}_list_raw", "s", elapsed, {"items": float(len(raw.items))})
+        del raw
+        t = time.perf_counter()
+        decoded = await client.list("pods", NAMESPACE)
+        record(f"{mode}_list_decoded", "s", time.perf_counter() - t, {"items": len(decoded.items)})
+        del decoded
+    await server.close()
+
+
+async def _inprocess_watch(server: APIServer, client: Any, sizes: Sizes, record: Record) -> None:
+    await _inprocess_watch_once(server, client, sizes, record, raw=False)
+    await _inprocess_watch_once(server, client, sizes, record, raw=True)
+
+
+async def _inprocess_watch_once(
+    server: APIServer, client: Any, sizes: Sizes, record: Record, *, raw: bool
+) -> None:
+    mode = "inprocess"
+    name = f"{mode}_watch_raw" if raw else f"{mode}_watch"
     rv = str(server.storage.revision)
     streams = await open_watchers(client, sizes.nodes, rv)
-    batches = bound_pod_values(server, sizes.watch_pods, sizes.nodes, "ip")
+    batches = bound_pod_values(server, sizes.watch_pods, sizes.nodes, "ipr" if raw else "ip")
     expected = 2 * sizes.watch_pods
-    drain = asyncio.ensure_future(drain_watchers(streams, expected, 120.0))
+    drain = asyncio.ensure_future(drain_watchers(streams, expected, 120.0, raw))
     await asyncio.sleep(0)
     t0 = time.time()
     for b in batches:
@@ -427,18 +486,7 @@ async def run_inprocess(sizes: Sizes, record: Record) -> None:
         await asyncio.sleep(0)
     count, last, dropped = await drain
     rate = count / max(1e-9, last - t0)
-    record(f"{mode}_watch", "events/s", rate, {"delivered": count, "dropped": dropped})
-    # list
-    await top_up_pods(server, sizes.list_pods)
-    t = time.perf_counter()
-    raw = await server.list("pods", NAMESPACE, user=client.user)
-    record(f"{mode}_list_raw", "s", time.perf_counter() - t, {"items": float(len(raw.items))})
-    del raw
-    t = time.perf_counter()
-    decoded = await client.list("pods", NAMESPACE)
-    record(f"{mode}_list_decoded", "s", time.perf_counter() - t, {"items": len(decoded.items)})
-    del decoded
-    await server.close()
+    record(name, "events/s", rate, {"delivered": count, "dropped": dropped})
 
 
 # --------------------------------------------------------------------------------- gRPC
@@ -465,7 +513,9 @@ async def _worker(spec: Obj) -> Obj:
         if op == "watch":
             streams = await open_watchers(client, spec["nodes"], spec["rv"])
             print(json.dumps({"ready": True}), flush=True)
-            count, last, dropped = await drain_watchers(streams, spec["expected"], 120.0)
+            count, last, dropped = await drain_watchers(
+                streams, spec["expected"], 120.0, spec.get("raw", False)
+            )
             return {"count": count, "last": last, "dropped": dropped}
         raise ValueError(f"unknown op {op}")
     finally:
@@ -550,16 +600,20 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
     threshold = gc.get_threshold()
     if sizes.tune_gc:  # as `kubemu apiserver` does after startup
         tune_gc()
+    only = sizes.only
     try:
-        r = await _remote(
-            {"op": "create_many", "target": target, "count": sizes.create_many, "start": 0}
-        )
-        record(f"{mode}_create_many", "pods/s", r["rate"], None)
-        r = await _remote(
-            {"op": "bind_many", "target": target, "count": sizes.create_many, "nodes": sizes.nodes}
-        )
-        record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
-        for verb in ("create", "get", "update"):
+        if "create_many" in only or "bind_many" in only or "single" in only:
+            r = await _remote(
+                {"op": "create_many", "target": target, "count": sizes.create_many, "start": 0}
+            )
+            if "create_many" in only:
+                record(f"{mode}_create_many", "pods/s", r["rate"], None)
+        if "bind_many" in only:
+            spec = {"op": "bind_many", "target": target, "count": sizes.create_many,
+                    "nodes": sizes.nodes}  # fmt: skip
+            r = await _remote(spec)
+            record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
+        for verb in ("create", "get", "update") if "single" in only else ():
             for c in sizes.concurrency:
                 spec = {"op": "single", "target": target, "verb": verb, "concurrency": c,
                         "seconds": sizes.seconds, "tag": f"{verb}{c}",
@@ -567,28 +621,27 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
                 r = await _remote(spec)
                 lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
                 record(f"{mode}_{verb}_c{c}", "requests/s", r["rate"], lat)
-        # watch
-        rv = str(server.storage.revision)
-        expected = 2 * sizes.watch_pods
-        child = await _Child.start(
-            {"op": "watch", "target": target, "nodes": sizes.nodes, "rv": rv, "expected": expected}
-        )
-        await child.line()  # ready
-        batches = bound_pod_values(server, sizes.watch_pods, sizes.nodes, "g")
-        t0 = time.time()
-        for b in batches:
-            server.storage.create_many(b)
-            await asyncio.sleep(0)
-        r = await child.result()
-        rate = r["count"] / max(1e-9, r["last"] - t0)
-        record(
-            f"{mode}_watch", "events/s", rate, {"delivered": r["count"], "dropped": r["dropped"]}
-        )
-        # list
-        await top_up_pods(server, sizes.list_pods)
-        r = await _remote({"op": "list", "target": target})
-        record(f"{mode}_list_raw", "s", r["raw"], {"items": r["items"]})
-        record(f"{mode}_list_decoded", "s", r["decoded"], {"items": r["decoded_items"]})
+        for raw in (False, True) if "watch" in only else ():
+            rv = str(server.storage.revision)
+            expected = 2 * sizes.watch_pods
+            spec = {"op": "watch", "target": target, "nodes": sizes.nodes, "rv": rv,
+                    "expected": expected, "raw": raw}  # fmt: skip
+            child = await _Child.start(spec)
+            await child.line()  # ready
+            batches = bound_pod_values(server, sizes.watch_pods, sizes.nodes, "gr" if raw else "g")
+            t0 = time.time()
+            for b in batches:
+                server.storage.create_many(b)
+                await asyncio.sleep(0)
+            r = await child.result()
+            rate = r["count"] / max(1e-9, r["last"] - t0)
+            extra = {"delivered": r["count"], "dropped": r["dropped"]}
+            record(f"{mode}_watch_raw" if raw else f"{mode}_watch", "events/s", rate, extra)
+        if "list" in only:
+            await top_up_pods(server, sizes.list_pods)
+            r = await _remote({"op": "list", "target": target})
+            record(f"{mode}_list_raw", "s", r["raw"], {"items": r["items"]})
+            record(f"{mode}_list_decoded", "s", r["decoded"], {"items": r["decoded_items"]})
     finally:
         await grpc_server.stop(0)
         await server.close()
@@ -681,6 +734,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument(
+        "--only",
+        metavar="NAME,...",
+        default=",".join(BENCHES),
+        help=f"run only these benchmarks (of {','.join(BENCHES)})",
+    )
+    parser.add_argument(
         "--no-multiplex",
         action="store_true",
         help="gRPC client: one unary RPC per single-object request (no Call stream)",
@@ -698,6 +757,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seconds is not None:
         sizes.seconds = args.seconds
     sizes.multiplex = not args.no_multiplex
+    only = [b for b in args.only.split(",") if b]
+    for b in only:
+        if b not in BENCHES:
+            parser.error(f"unknown benchmark {b!r} (choose from {', '.join(BENCHES)})")
+    sizes.only = frozenset(only)
     sizes.tune_gc = not args.no_tune_gc
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:

@@ -14,10 +14,11 @@ import asyncio
 import gc
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+import msgpack  # type: ignore[import-untyped]
 from google.protobuf.message import Message
 
 from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
@@ -30,13 +31,16 @@ from kubemu.client.interface import (
     Obj,
     ObjList,
     PatchType,
+    RawWatchItem,
     WatchEvent,
+    raw_item,
 )
 from kubemu.objects.errors import StatusError
 
 __all__ = [
     "GrpcClient",
     "GrpcWatchStream",
+    "split_events",
     "status_error_from_rpc",
     "unpack_events",
     "unpack_items",
@@ -137,6 +141,23 @@ def _unpack_many(data: bytes) -> list[Any]:
     return flat
 
 
+def split_events(data: bytes) -> list[RawWatchItem]:
+    """The events of a ``WatchBatch`` undecoded: (type, rv, the object's msgpack bytes cut out
+    of the message)."""
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1024))
+    unpacker.feed(data)
+    unpack, skip, tell = unpacker.unpack, unpacker.skip, unpacker.tell
+    out: list[RawWatchItem] = []
+    append = out.append
+    for _ in range(unpacker.read_array_header() // 3):
+        etype = unpack()
+        rv = unpack()
+        start = tell()
+        skip()
+        append((etype, rv, data[start : tell()]))
+    return out
+
+
 def unpack_events(data: bytes) -> list[WatchEvent]:
     """The events of a ``WatchBatch`` (msgpack ``[type0, rv0, object0, ...]``)."""
     flat = _unpack_many(data)
@@ -182,6 +203,9 @@ def _batch(r: api_pb2.BatchResponse) -> BatchResult:
 
 class GrpcWatchStream:
     """An open watch over gRPC: async-iterate for :class:`WatchEvent`; ``close()`` cancels.
+    ``batches()`` gives the events of each ``WatchBatch`` message as one list, and
+    ``raw_batches()`` the same undecoded (:data:`RawWatchItem`: the objects' msgpack bytes
+    are cut out of the message, not decoded).
 
     A transport failure mid-stream (server gone, stream refused) ends the stream with an ERROR
     event carrying its Status, so a reader handles it as any other watch error (relist)."""
@@ -198,35 +222,83 @@ class GrpcWatchStream:
     async def __anext__(self) -> WatchEvent:
         """The next event: from the current batch, else the next message's batch. The stream
         keeps its place whoever iterates it (``aiter`` again continues where it was)."""
-        while not self._buffer:
-            if self._ended:
+        buffer = self._buffer
+        while not buffer:
+            events = await self._next_events()
+            if events is None:
                 raise StopAsyncIteration
-            await self._fill()
-        event = self._buffer.popleft()
-        if event.type == EventType.ERROR:
-            self._ended = True
-            self._buffer.clear()
-        return event
+            buffer.extend(events)
+        return buffer.popleft()
 
-    async def _fill(self) -> None:
+    async def batches(self) -> AsyncIterator[list[WatchEvent]]:
+        """The events, a list per message received, in order."""
+        if self._buffer:
+            out = list(self._buffer)
+            self._buffer.clear()
+            yield out
+        while True:
+            events = await self._next_events()
+            if events is None:
+                return
+            if events:
+                yield events
+
+    async def raw_batches(self) -> AsyncIterator[list[RawWatchItem]]:
+        """The events undecoded, a list per message received, in order."""
+        if self._buffer:
+            out = [raw_item(ev) for ev in self._buffer]
+            self._buffer.clear()
+            yield out
+        while True:
+            data = await self._read()
+            if data is None:
+                return
+            if isinstance(data, WatchEvent):
+                yield [raw_item(data)]
+                continue
+            items = split_events(data)
+            if items and items[-1][0] == "ERROR":
+                self._ended = True
+            if items:
+                yield items
+
+    async def _next_events(self) -> list[WatchEvent] | None:
+        """The next message's events (None: the stream has ended)."""
+        data = await self._read()
+        if data is None:
+            return None
+        if isinstance(data, WatchEvent):
+            return [data]
+        events = unpack_events(data)
+        for i, ev in enumerate(events):
+            if ev.type == EventType.ERROR:  # the last event of the stream
+                self._ended = True
+                del events[i + 1 :]
+                break
+        return events
+
+    async def _read(self) -> bytes | WatchEvent | None:
+        """The next message's packed events; a transport failure as its ERROR event; None at
+        the end."""
+        if self._ended:
+            return None
         try:
             batch = await self._call.read()
         except grpc.aio.AioRpcError as e:
             self._ended = True
             if not self._closed and e.code() != grpc.StatusCode.CANCELLED:
-                self._buffer.append(
-                    WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
-                )
-            return
+                return WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
+            return None
         except (grpc.aio.UsageError, asyncio.CancelledError):
             if not self._closed:
                 raise
             self._ended = True  # read after cancel
-            return
+            return None
         if batch is grpc.aio.EOF:
             self._ended = True
-            return
-        self._buffer.extend(unpack_events(batch.events))
+            return None
+        events: bytes = batch.events
+        return events
 
     async def close(self) -> None:
         if not self._closed:

@@ -32,6 +32,7 @@ on. Cached objects are shared: handlers and listers must not change them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import random
@@ -49,7 +50,14 @@ from kubemu.client.indexer import (
     Lister,
     meta_namespace_key,
 )
-from kubemu.client.interface import Client, EventType, ListOptions, Obj, WatchStream
+from kubemu.client.interface import (
+    Client,
+    EventType,
+    ListOptions,
+    Obj,
+    WatchEvent,
+    WatchStream,
+)
 from kubemu.objects.errors import Reason, StatusError
 
 __all__ = [
@@ -544,37 +552,49 @@ class SharedInformer:
             raise
         self.watch_count += 1
         try:
-            async for event in stream:
-                etype = event.type
-                if etype == EventType.ERROR:
-                    status_err = StatusError.from_status(event.object)
-                    if is_gone(status_err):
-                        raise _Relist from status_err
-                    raise status_err
-                obj = event.object
-                rv = _rv(obj)
-                if etype == EventType.BOOKMARK:
-                    if rv:
-                        self._last_rv = rv
-                    continue
-                key = self.indexer.key_func(obj)
-                if etype == EventType.DELETED:
-                    self.indexer.delete_key(key)
-                    self._distribute(_Notification("delete", old=obj))
-                else:  # ADDED, MODIFIED
-                    old = self.indexer.put(key, obj)
-                    if old is None:
-                        self._distribute(_Notification("add", new=obj))
-                    else:
-                        self._distribute(_Notification("update", old=old, new=obj))
-                if rv:
-                    self._last_rv = rv
-                self._watch_events += 1
+            batches = getattr(stream, "batches", None)
+            if batches is not None:  # one await per batch of events, not per event
+                async with contextlib.aclosing(batches()) as gen:
+                    async for batch in gen:
+                        for event in batch:
+                            self._apply(event)
+            else:
+                async for event in stream:
+                    self._apply(event)
         finally:
             try:
                 await stream.close()
             except Exception:
                 log.debug("%s: closing the watch failed", self.name, exc_info=True)
+
+    def _apply(self, event: WatchEvent) -> None:
+        """One watch event into the cache and to the handlers (ERROR: _Relist on Gone, else
+        its StatusError)."""
+        etype = event.type
+        if etype == EventType.ERROR:
+            status_err = StatusError.from_status(event.object)
+            if is_gone(status_err):
+                raise _Relist from status_err
+            raise status_err
+        obj = event.object
+        rv = _rv(obj)
+        if etype == EventType.BOOKMARK:
+            if rv:
+                self._last_rv = rv
+            return
+        key = self.indexer.key_func(obj)
+        if etype == EventType.DELETED:
+            self.indexer.delete_key(key)
+            self._distribute(_Notification("delete", old=obj))
+        else:  # ADDED, MODIFIED
+            old = self.indexer.put(key, obj)
+            if old is None:
+                self._distribute(_Notification("add", new=obj))
+            else:
+                self._distribute(_Notification("update", old=old, new=obj))
+        if rv:
+            self._last_rv = rv
+        self._watch_events += 1
 
     # -- resync -------------------------------------------------------------------------------
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from kubemu.apiserver.request import SYSTEM_ADMIN, UserInfo
+from kubemu.apiserver.watch import watch_events
 from kubemu.client.interface import (
     BatchResult,
     DeleteOptions,
-    EventType,
     ListOptions,
     Obj,
     ObjList,
     PatchType,
+    RawWatchItem,
     WatchEvent,
+    raw_item,
 )
 
 if TYPE_CHECKING:
@@ -32,20 +35,64 @@ if TYPE_CHECKING:
 __all__ = ["InProcessClient", "InProcessWatch"]
 
 
+WATCH_BATCH = 1_000
+"""Events taken from the server stream at a time."""
+
+
 class InProcessWatch:
-    """A :class:`~kubemu.client.interface.WatchStream` over a server stream."""
+    """A :class:`~kubemu.client.interface.BatchWatchStream` over a server stream: events are
+    taken from it in batches (what is queued, up to :data:`WATCH_BATCH`) and decoded per
+    batch; iterating yields them one by one, in order."""
 
     def __init__(self, stream: ServerWatch) -> None:
         self._stream = stream
+        self._buffer: deque[WatchEvent] = deque()
 
     def __aiter__(self) -> InProcessWatch:
         return self
 
     async def __anext__(self) -> WatchEvent:
-        ev = await self._stream.__anext__()
-        return WatchEvent(EventType(ev.type), ev.decode())
+        buffer = self._buffer
+        if not buffer:
+            stream = self._stream
+            if stream.pending:  # no await needed
+                batch = stream.drain(WATCH_BATCH)
+            else:
+                batch = await stream.next_batch(WATCH_BATCH)
+                if not batch:
+                    raise StopAsyncIteration
+            if len(batch) == 1:
+                return watch_events(batch)[0]
+            buffer.extend(watch_events(batch))
+        return buffer.popleft()
+
+    async def batches(self) -> AsyncIterator[list[WatchEvent]]:
+        """The events in lists (each what was queued at the time), in order."""
+        if self._buffer:
+            out = list(self._buffer)
+            self._buffer.clear()
+            yield out
+        while True:
+            batch = await self._stream.next_batch(WATCH_BATCH)
+            if not batch:
+                return
+            yield watch_events(batch)
+
+    async def raw_batches(self) -> AsyncIterator[list[RawWatchItem]]:
+        """The events undecoded: lists of (type, resourceVersion, msgpack bytes of the object
+        as stored, without ``metadata.resourceVersion``; ERROR: of the Status), in order."""
+        if self._buffer:
+            out = [raw_item(ev) for ev in self._buffer]
+            self._buffer.clear()
+            yield out
+        while True:
+            batch = await self._stream.next_batch(WATCH_BATCH)
+            if not batch:
+                return
+            yield batch
 
     async def close(self) -> None:
+        self._buffer.clear()
         await self._stream.close()
 
 

@@ -23,6 +23,7 @@ from kubemu.objects.errors import StatusError
 
 __all__ = [
     "BatchResult",
+    "BatchWatchStream",
     "Client",
     "DeleteOptions",
     "EventType",
@@ -30,8 +31,10 @@ __all__ = [
     "Obj",
     "ObjList",
     "PatchType",
+    "RawWatchItem",
     "WatchEvent",
     "WatchStream",
+    "raw_item",
 ]
 
 Obj = dict[str, Any]
@@ -137,6 +140,46 @@ class WatchStream(Protocol):
     def __aiter__(self) -> AsyncIterator[WatchEvent]: ...
 
     async def close(self) -> None: ...
+
+
+RawWatchItem = tuple[str, int, bytes]
+"""An undecoded watch event: (type, resourceVersion, msgpack bytes). ADDED/MODIFIED/DELETED/
+BOOKMARK: the object as stored, **without** ``metadata.resourceVersion`` (it is the second
+field); ERROR: the ``Status``, resourceVersion 0."""
+
+
+@runtime_checkable
+class BatchWatchStream(WatchStream, Protocol):
+    """A watch that also hands out its events in lists (both clients' streams are): one await
+    per batch instead of per event. ``batches()`` gives decoded :class:`WatchEvent` s,
+    ``raw_batches()`` :data:`RawWatchItem` s for consumers that decode msgpack themselves (the
+    Rust scheduler). Each batch is what had arrived at the time, in order; an ERROR event is
+    the last one. Read a stream through one of the three ways (iteration, ``batches()``,
+    ``raw_batches()``) at a time."""
+
+    def batches(self) -> AsyncIterator[list[WatchEvent]]: ...
+
+    def raw_batches(self) -> AsyncIterator[list[RawWatchItem]]: ...
+
+
+def raw_item(event: WatchEvent) -> RawWatchItem:
+    """A decoded event back as a :data:`RawWatchItem` (its object re-encoded without
+    ``metadata.resourceVersion``)."""
+    from kubemu.apiserver.codec import encode  # here: the apiserver package imports this one
+
+    obj = event.object
+    if event.type == EventType.ERROR:
+        return (event.type.value, 0, encode(obj))
+    meta = obj.get("metadata")
+    rv = 0
+    if isinstance(meta, dict) and "resourceVersion" in meta:
+        meta = dict(meta)
+        try:
+            rv = int(meta.pop("resourceVersion") or 0)
+        except (TypeError, ValueError):
+            rv = 0
+        obj = {**obj, "metadata": meta}
+    return (event.type.value, rv, encode(obj))
 
 
 @dataclass
