@@ -405,7 +405,7 @@ class ScheduleResult:
         """The chosen node; None when the pod was not scheduled."""
     @property
     def status(self) -> ScheduleStatus:
-        """"unschedulable": no node fits (``message`` is upstream's FitError); "error": a
+        """ "unschedulable": no node fits (``message`` is upstream's FitError); "error": a
         plugin failed or there are no nodes."""
     @property
     def feasible_nodes(self) -> int: ...
@@ -413,7 +413,7 @@ class ScheduleResult:
     def evaluated_nodes(self) -> int: ...
     @property
     def message(self) -> str | None:
-        """"0/N nodes are available: 3 Insufficient cpu, ..." when unschedulable."""
+        """ "0/N nodes are available: 3 Insufficient cpu, ..." when unschedulable."""
     @property
     def reasons(self) -> dict[str, int]:
         """Reason -> number of nodes that gave it (empty unless unschedulable)."""

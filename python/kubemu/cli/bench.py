@@ -27,6 +27,13 @@ def _apiserver(args: argparse.Namespace) -> int:
     return code
 
 
+def _scheduler_perf(args: argparse.Namespace) -> int:
+    from kubemu.bench.scheduler_perf import cli
+
+    code: int = cli.main(args.rest)
+    return code
+
+
 def register(groups: Any) -> None:
     bench = groups.add_parser("bench", help="run benchmarks")
     which = bench.add_subparsers(dest="bench", metavar="BENCHMARK")
@@ -56,3 +63,12 @@ def register(groups: Any) -> None:
         add_help=False,
     )
     apiserver.set_defaults(handler=_apiserver, accepts_rest=True)
+    scheduler_perf = which.add_parser(
+        "scheduler-perf",
+        help="scheduler_perf workload files (SchedulingBasic, ...) against an in-process "
+        "apiserver and the scheduler: throughput, attempt latency, threshold check",
+        description="Options are those of python -m kubemu.bench.scheduler_perf (CONFIG, "
+        "--workload NAME, --output FILE, --quick, --plot FILE, --list).",
+        add_help=False,
+    )
+    scheduler_perf.set_defaults(handler=_scheduler_perf, accepts_rest=True)
