@@ -13,7 +13,7 @@ from kubemu.apiserver import codec
 from kubemu.apiserver.admission import (
     Operation,
 )
-from kubemu.apiserver.creating import invalid_error
+from kubemu.apiserver.creating import TemplateMemo, invalid_error
 from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
     RevisionMismatch,
@@ -45,6 +45,13 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                # The batch's survivors (its results) go straight to the oldest generation,
+                # as their first collections would take them, without being walked by those
+                # collections (measured: ~20% of a create_many). freeze + unfreeze are two
+                # list splices; nobody else's frozen objects are touched (none exist).
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -63,21 +70,29 @@ class Batches:
         result = BatchResult([None] * len(objs), [None] * len(objs))
         with self._request("create", kind, user, namespace, ""), gc_paused():
             reader = self.caching_reader()
+            templated = self._templated(kind)
+            memo = TemplateMemo(self.admission)
             todo: builtins.list[tuple[int, Obj, bool]] = []
+            items: builtins.list[tuple[bytes, bytes]] = []
             for i, obj in enumerate(objs):
                 try:
                     ns = namespace
                     if not ns and kind.namespaced and isinstance(obj, dict):
                         ns = str((obj.get("metadata") or {}).get("namespace") or "")
                     ns = self._namespace(kind, ns)
-                    new, generated = self._prepare_create(kind, ns, obj, user, False, reader)
-                    prepare_for_storage(new)
+                    if templated:
+                        new, generated, data = self._create_templated(
+                            kind, ns, obj, user, reader, memo
+                        )
+                    else:
+                        new, generated = self._prepare_create(kind, ns, obj, user, False, reader)
+                        prepare_for_storage(new)
+                        data = codec.encode(new)
+                    items.append((kind.key_of(new), data))
                     todo.append((i, new, generated))
                 except StatusError as e:
                     result.errors[i] = e
-            outcomes = self.storage.create_many(
-                [(kind.key_of(new), codec.encode(new)) for _, new, _ in todo]
-            )
+            outcomes = self.storage.create_many(items)
             for (i, new, generated), out in zip(todo, outcomes, strict=True):
                 if isinstance(out, int):
                     get_metadata(new)["resourceVersion"] = str(out)

@@ -21,8 +21,11 @@ __all__ = [
     "copy_object",
     "decode",
     "decode_object",
+    "decode_spec",
     "decode_trusted",
     "encode",
+    "encode_with",
+    "split_spec",
 ]
 
 MAX_REQUEST_BYTES: Final = 3 * 1024 * 1024
@@ -39,6 +42,37 @@ def encode(obj: Any) -> bytes:
     except (TypeError, ValueError, OverflowError) as e:
         raise StatusError.bad_request(f"unable to encode object: {e}") from None
     return data
+
+
+_KEYS: dict[str, bytes] = {}
+"""Packed top-level keys (a handful of names)."""
+
+
+def encode_with(obj: Obj, key: str, value_data: bytes) -> bytes:
+    """``encode(obj)`` where ``obj[key]``'s msgpack is already known as ``value_data`` (a
+    template's spec): the map is packed key by key, with those bytes in place of the value.
+    Same bytes as :func:`encode` of the object holding the decoded value."""
+    n = len(obj)
+    if n < 16:
+        header = bytes((0x80 | n,))
+    elif n < 0x10000:
+        header = b"\xde" + n.to_bytes(2, "big")
+    else:
+        header = b"\xdf" + n.to_bytes(4, "big")
+    parts = [header]
+    keys = _KEYS
+    try:
+        for k, v in obj.items():
+            packed = keys.get(k)
+            if packed is None:
+                packed = msgpack.packb(k, use_bin_type=True)
+                if len(keys) < 64:
+                    keys[k] = packed
+            parts.append(packed)
+            parts.append(value_data if k == key else msgpack.packb(v, use_bin_type=True))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise StatusError.bad_request(f"unable to encode object: {e}") from None
+    return b"".join(parts)
 
 
 def decode_trusted(data: bytes) -> Obj:
@@ -98,6 +132,45 @@ def decode_object(data: bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> Obj:
     return obj
 
 
+def split_spec(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> tuple[Obj, bytes | None]:
+    """A private copy of a request object (checked as :func:`copy_object`) with its ``spec``
+    apart: ``(copy with spec None, the spec's msgpack)`` when the spec is a map, else
+    ``(full copy, None)``. The spec's bytes key memos of what depends on the spec alone;
+    :func:`decode_trusted` of them is the spec's private copy. A dict costs what
+    :func:`copy_object` costs (the same bytes, packed in two parts)."""
+    if isinstance(obj, bytes | bytearray | memoryview) or not isinstance(obj, dict):
+        new = copy_object(obj, max_bytes=max_bytes)
+        spec = new.get("spec")
+        if type(spec) is not dict:
+            return new, None
+        new["spec"] = None
+        return new, encode(spec)
+    spec = obj.get("spec")
+    if type(spec) is not dict:
+        return copy_object(obj, max_bytes=max_bytes), None
+    spec_data = encode(spec)
+    data = encode({k: None if k == "spec" else v for k, v in obj.items()})
+    size = len(data) - 1 + len(spec_data)  # nil (1 byte) stands in for the spec: packb(obj)'s
+    if size > max_bytes:
+        raise StatusError.request_entity_too_large(f"limit is {max_bytes}, request is {size} bytes")
+    return _unpack_copy(data), spec_data
+
+
+def _unpack_copy(data: bytes) -> Obj:
+    try:
+        copy: Obj = msgpack.unpackb(data, raw=False)
+    except Exception as e:  # non-string map keys
+        raise StatusError.bad_request(f"unable to decode object: {e}") from None
+    return copy
+
+
+def decode_spec(spec_data: bytes) -> Obj:
+    """The private copy of a spec from :func:`split_spec` (non-string map keys: BadRequest, as
+    :func:`copy_object`). Bytes that decoded once decode again: a memo keyed by them needs
+    this only on a miss."""
+    return _unpack_copy(spec_data)
+
+
 def copy_object(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> Obj:
     """A private copy of a request object (dict or msgpack bytes), checked as :func:`decode`.
 
@@ -114,8 +187,4 @@ def copy_object(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> Obj:
         raise StatusError.request_entity_too_large(
             f"limit is {max_bytes}, request is {len(data)} bytes"
         )
-    try:
-        copy: Obj = msgpack.unpackb(data, raw=False)
-    except Exception as e:  # non-string map keys
-        raise StatusError.bad_request(f"unable to decode object: {e}") from None
-    return copy
+    return _unpack_copy(data)

@@ -4,10 +4,11 @@ validate, store (generateName retries)."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kubemu.apiserver import codec
 from kubemu.apiserver.admission import (
+    AdmissionChain,
     ObjectReader,
     Operation,
 )
@@ -44,6 +45,25 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 
 
+class _Template(NamedTuple):
+    """What a batch knows of a spec after the first object with it was created."""
+
+    spec: bytes
+    """The spec after defaulting and mutating admission (msgpack)."""
+    status: bytes | None
+    """The initial status (msgpack), for kinds whose create sets it."""
+
+
+class TemplateMemo:
+    """A batch's templates by (namespace, request spec bytes, admission template keys)."""
+
+    __slots__ = ("key_fns", "templates")
+
+    def __init__(self, admission: AdmissionChain) -> None:
+        self.templates: dict[tuple[object, ...], _Template] = {}
+        self.key_fns = admission.template_key_fns()
+
+
 class Creating:
     """``create`` and the steps ``create_many`` shares (a mixin of APIServer)."""
 
@@ -60,7 +80,20 @@ class Creating:
         object and whether its name was generated."""
         new = self._decode_in(obj, kind)
         ensure_namespace(new, namespace, kind.namespaced)
-        kind.default(new)
+        return new, self._admit_create(kind, namespace, new, user, dry_run, reader)
+
+    def _admit_create(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        kind: Kind,
+        namespace: str,
+        new: Obj,
+        user: UserInfo,
+        dry_run: bool,
+        reader: ObjectReader | None,
+    ) -> bool:
+        """Default → admit → prepare → validate → admit(validate) a decoded object in place;
+        whether its name was generated."""
+        kind.default_spec(new)  # the status is replaced by prepare_for_create
         meta = get_metadata(new)
         attrs = self._attrs(
             Operation.CREATE,
@@ -78,7 +111,67 @@ class Creating:
         if errs:
             raise invalid_error(kind, new, errs)
         self.admission.validate(attrs, new, None)
-        return new, generated
+        return generated
+
+    def _templated(self: APIServer, kind: Kind) -> bool:  # type: ignore[misc]  # self-typed mixin
+        """Creates of ``kind`` may share a batch's spec work (:meth:`_create_templated`)."""
+        return kind.template_spec and kind.on_create is None and self.admission.spec_only
+
+    def _create_templated(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        kind: Kind,
+        namespace: str,
+        obj: Obj | bytes,
+        user: UserInfo,
+        reader: ObjectReader,
+        memo: TemplateMemo,
+    ) -> tuple[Obj, bool, bytes]:
+        """:meth:`_prepare_create` for one object of a batch of a template kind, with the spec
+        work done once per distinct (namespace, request spec, admission template keys): the
+        first object of a template goes the whole way, and its spec after defaulting and
+        mutating admission, its initial status and the fact that spec validation and
+        admission accepted it are kept in ``memo`` (the batch's; one reader, so admission
+        reads the same objects); the others take copies and run what depends on their
+        metadata (system fields, metadata validation). Returns the object (without
+        resourceVersion), whether its name was generated, and its msgpack for the store."""
+        new, spec_data = codec.split_spec(obj, max_bytes=self.max_request_bytes)
+        if spec_data is None:  # no spec map: the plain path
+            self._check_in(new, kind)
+            ensure_namespace(new, namespace, kind.namespaced)
+            generated = self._admit_create(kind, namespace, new, user, False, reader)
+            prepare_for_storage(new)
+            return new, generated, codec.encode(new)
+        key = (namespace, spec_data, *[fn(new) for fn in memo.key_fns])
+        template = memo.templates.get(key)
+        if template is None:
+            new["spec"] = codec.decode_spec(spec_data)
+            self._check_in(new, kind)
+            ensure_namespace(new, namespace, kind.namespaced)
+            generated = self._admit_create(kind, namespace, new, user, False, reader)
+            prepare_for_storage(new)
+            status = new.get("status") if self._status_from_template(kind) else None
+            memo.templates[key] = _Template(
+                codec.encode(new["spec"]), None if status is None else codec.encode(status)
+            )
+            return new, generated, codec.encode(new)
+        self._check_in(new, kind)
+        ensure_namespace(new, namespace, kind.namespaced)
+        meta = get_metadata(new)
+        generated = not meta.get("name") and bool(meta.get("generateName"))
+        status = None
+        if template.status is not None:
+            status = codec.decode_trusted(template.status)
+        kind.prepare_for_create(new, now=self._now(), status=status)
+        errs = kind.validate_create_meta(new)
+        new["spec"] = codec.decode_trusted(template.spec)
+        if errs:
+            raise invalid_error(kind, new, errs)
+        prepare_for_storage(new)
+        return new, generated, codec.encode_with(new, "spec", template.spec)
+
+    @staticmethod
+    def _status_from_template(kind: Kind) -> bool:
+        return kind.has_status and not kind.keep_status_on_create
 
     async def create(  # type: ignore[misc]  # self-typed mixin
         self: APIServer,

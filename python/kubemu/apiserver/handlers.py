@@ -260,7 +260,11 @@ class APIServer(Creating, Updating, Binding, Batches):
         return obj
 
     def _decode_in(self, obj: Obj | bytes, kind: Kind) -> Obj:
-        new = codec.copy_object(obj, max_bytes=self.max_request_bytes)
+        return self._check_in(codec.copy_object(obj, max_bytes=self.max_request_bytes), kind)
+
+    @staticmethod
+    def _check_in(new: Obj, kind: Kind) -> Obj:
+        """A request object's apiVersion/kind (set to the kind's) and metadata type."""
         api_version, k = new.get("apiVersion"), new.get("kind")
         if (api_version and api_version != kind.api_version) or (k and k != kind.kind):
             raise StatusError.bad_request(

@@ -19,7 +19,6 @@ from kubemu.store import (
     Compare,
     FutureRevisionError,
     Op,
-    PutResponse,
     RangeResponse,
     Store,
     TxnResponse,
@@ -291,12 +290,11 @@ class EmbeddedStorage:
     def _run_txn(self, chunk: _Ops, create: bool) -> Results:
         resp = self.store.txn([], [op for _, op, _ in chunk], [])
         out: Results = []
+        revision = resp.revision
         for (key, _, _), sub in zip(chunk, resp.responses, strict=True):
             assert isinstance(sub, TxnResponse)
-            if sub.succeeded:
-                put = sub.responses[0]
-                assert isinstance(put, PutResponse)
-                out.append(resp.revision)
+            if sub.succeeded:  # the put ran at the txn's revision
+                out.append(revision)
             elif create:
                 out.append(KeyExists(key))
             else:

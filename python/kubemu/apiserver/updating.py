@@ -95,16 +95,19 @@ class Updating:
             requested = parse_resource_version(meta.get("resourceVersion"))
         except ValueError as e:
             raise StatusError.bad_request(str(e)) from None
-        template = codec.encode(new)
+        template = codec.encode(new)  # a retry starts again from the request's object
+        attempt: Obj | None = new
         for _ in range(MAX_UPDATE_RETRIES):
             cur = current or self._get_stored(kind, namespace, name)
             current = None
             if requested and requested != cur.revision:
                 raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
-            attempt = codec.decode_trusted(template)
+            if attempt is None:
+                attempt = codec.decode_trusted(template)
             try:
                 return self._apply_update(kind, namespace, attempt, cur, user, subresource)
             except RevisionMismatch:
+                attempt = None
                 if requested:
                     raise StatusError.conflict(
                         kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group
@@ -129,7 +132,10 @@ class Updating:
         name = meta["name"]
         if not meta.get("resourceVersion"):
             meta["resourceVersion"] = str(cur.revision)  # an unconditional update
-        kind.default(new)
+        if subresource:
+            kind.default(new)
+        else:
+            kind.default_spec(new)  # the status is the old one (prepare_for_update)
         attrs = self._attrs(Operation.UPDATE, kind, namespace, name, user, subresource)
         self.admission.admit(attrs, new, old)
         if subresource == "status":

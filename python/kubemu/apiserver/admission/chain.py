@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -66,6 +66,26 @@ class AdmissionPlugin(Protocol):
 class AdmissionChain:
     def __init__(self, plugins: Iterable[AdmissionPlugin] = ()) -> None:
         self.plugins: Sequence[AdmissionPlugin] = tuple(plugins)
+
+    @property
+    def spec_only(self) -> bool:
+        """Every plugin declares ``spec_only = True``: on a create of a template kind
+        (``Kind.template_spec``) it reads only the request's attributes other than the name,
+        its reader, ``obj["spec"]`` and what its optional ``template_key(obj)`` returns (from
+        metadata), changes only ``obj["spec"]``, and accepts or rejects alike whatever the
+        object's name. A batch may then admit one object per distinct (namespace, spec,
+        template keys) and copy the outcome to the others (the batch shares one reader)."""
+        return all(getattr(p, "spec_only", False) for p in self.plugins)
+
+    def template_key_fns(self) -> tuple[Callable[[Obj], object], ...]:
+        """The plugins' ``template_key`` functions: what they read from an object beyond its
+        spec (see :attr:`spec_only`)."""
+        return tuple(
+            key for p in self.plugins if (key := getattr(p, "template_key", None)) is not None
+        )
+
+    def template_key(self, obj: Obj) -> tuple[object, ...]:
+        return tuple(fn(obj) for fn in self.template_key_fns())
 
     def admit(self, a: Attributes, obj: Obj | None, old: Obj | None) -> None:
         for p in self.plugins:

@@ -27,6 +27,7 @@ def _tolerates(tolerations: list[Any], key: str) -> bool:
 
 class DefaultTolerationSeconds:
     name = "DefaultTolerationSeconds"
+    spec_only = True
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ Obj = dict[str, Any]
 
 class NamespaceLifecycle:
     name = "NamespaceLifecycle"
+    spec_only = True
 
     def admit(self, a: Attributes, obj: Obj | None, old: Obj | None) -> None:
         kind = a.kind

@@ -22,6 +22,7 @@ Obj = dict[str, Any]
 
 class Priority:
     name = "Priority"
+    spec_only = True
 
     def admit(self, a: Attributes, obj: Obj | None, old: Obj | None) -> None:
         if a.operation != Operation.CREATE or a.subresource or obj is None:

@@ -19,6 +19,7 @@ Obj = dict[str, Any]
 
 class ServiceAccount:
     name = "ServiceAccount"
+    spec_only = True
 
     def admit(self, a: Attributes, obj: Obj | None, old: Obj | None) -> None:
         if a.operation != Operation.CREATE or a.subresource or obj is None:
@@ -35,6 +36,13 @@ class ServiceAccount:
             spec["serviceAccountName"] = spec.get("serviceAccount") or DEFAULT_SERVICE_ACCOUNT
         if not spec.get("serviceAccount"):
             spec["serviceAccount"] = spec["serviceAccountName"]
+
+    @staticmethod
+    def template_key(obj: Obj) -> bool:
+        """Mirror pods are left alone: the one thing read beyond the spec."""
+        meta = obj.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        return isinstance(annotations, dict) and MIRROR_POD_ANNOTATION in annotations
 
     def validate(self, a: Attributes, obj: Obj | None, old: Obj | None) -> None:
         return None

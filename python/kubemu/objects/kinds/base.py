@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+import msgpack  # type: ignore[import-untyped]
 
 from kubemu.objects.errors import OMITTED, ErrorType, FieldError, StatusError
 from kubemu.objects.meta import (
@@ -40,6 +43,19 @@ Validator = Callable[[Obj], list[FieldError]]
 UpdateValidator = Callable[[Obj, Obj], list[FieldError]]
 Hook = Callable[[Obj], None]
 UpdateHook = Callable[[Obj, Obj], None]
+
+
+_DEFAULTED_SPECS: dict[tuple[str, str, bytes], bytes] = {}
+"""Defaulted specs of template kinds by the request spec's msgpack (see Kind.default_spec)."""
+_DEFAULTED_SPECS_SIZE = 1024
+
+
+@lru_cache(maxsize=4096)
+def _prefix(group: str, resource: str, namespaced: bool, namespace: str | None) -> bytes:
+    base = f"/registry/{group}/{resource}/" if group else f"/registry/{resource}/"
+    if namespace and namespaced:
+        base += f"{namespace}/"
+    return base.encode()
 
 
 def _spec_changed(new: Obj, old: Obj) -> bool:
@@ -96,6 +112,12 @@ class Kind:
     ttl_seconds: int | None = None
     """Objects expire after this long (events: the apiserver's ``--event-ttl``, 1 h)."""
     store_resource: str = ""
+    template_spec: bool = False
+    """Defaulting, the spec validator and the initial status depend on and change only
+    ``spec`` (and a status that a create replaces, and that an update takes from the old object:
+    ``has_status``): a batch may compute them once per distinct spec (the pods of one template)
+    and copy the result, and :meth:`default_spec` may memoize defaulting by the spec's content.
+    Creates in a batch share the work only for a kind without ``on_create``."""
 
     # Names
 
@@ -122,10 +144,9 @@ class Kind:
     def prefix(self, namespace: str | None = None) -> bytes:
         """The key prefix of all objects (or of one namespace's objects), with a trailing ``/``."""
         resource = self.store_resource or self.plural
-        base = f"/registry/{self.group}/{resource}/" if self.group else f"/registry/{resource}/"
-        if namespace and self.namespaced:
-            base += f"{namespace}/"
-        return base.encode()
+        if namespace is None or type(namespace) is str:
+            return _prefix(self.group, resource, self.namespaced, namespace)
+        return _prefix.__wrapped__(self.group, resource, self.namespaced, namespace)
 
     def key(self, namespace: str | None, name: str) -> bytes:
         if self.namespaced:
@@ -158,6 +179,44 @@ class Kind:
             return errs
 
         return _guarded(run)
+
+    def default_spec(self, obj: Obj) -> None:
+        """:meth:`default` for a write whose status is replaced afterwards (a create, an
+        update of the main resource). For a :attr:`template_spec` kind the spec's defaulting
+        is memoized by the spec's content (strict msgpack bytes: an exact key) and the spec
+        becomes a fresh object; otherwise, or for a spec msgpack cannot pack strictly, it is
+        :meth:`default`."""
+        spec = obj.get("spec")
+        if not self.template_spec or self.defaulter is None or type(spec) is not dict:
+            self.default(obj)
+            return
+        try:
+            key = (self.group, self.kind, msgpack.packb(spec, use_bin_type=True, strict_types=True))
+        except (TypeError, ValueError, OverflowError):
+            self.default(obj)
+            return
+        found = _DEFAULTED_SPECS.get(key)
+        if found is not None:
+            obj["spec"] = msgpack.unpackb(found, raw=False)
+            return
+        self.default(obj)
+        spec = obj.get("spec")
+        if type(spec) is dict:
+            if len(_DEFAULTED_SPECS) >= _DEFAULTED_SPECS_SIZE:
+                _DEFAULTED_SPECS.clear()
+            _DEFAULTED_SPECS[key] = msgpack.packb(spec, use_bin_type=True)
+
+    def validate_create_meta(self, obj: Obj) -> list[FieldError]:
+        """The metadata part of :meth:`validate_create` alone (a template kind's spec part is
+        known from an object with the same spec)."""
+        return _guarded(
+            lambda: validate_object_meta(
+                obj.get("metadata"),
+                namespaced=self.namespaced,
+                name_fn=self.name_fn,
+                kube_finalizers=self.kube_finalizers,
+            )
+        )
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         def run() -> list[FieldError]:
@@ -197,9 +256,12 @@ class Kind:
         now: str | None = None,
         uid: str | None = None,
         name_generator: Callable[[str], str] | None = None,
+        status: Obj | None = None,
     ) -> None:
         """System fields, generation 1, a fresh status, then the kind's own create hook.
 
+        ``status``: the initial status when it is already known (a template kind's, computed
+        for an object with the same spec); it is used as given, not copied.
         Raises ``StatusError`` (BadRequest) if the object carries a resourceVersion.
         """
         check_create_resource_version(obj)
@@ -213,7 +275,10 @@ class Kind:
         if self.has_generation:
             meta["generation"] = 1
         if self.has_status and not self.keep_status_on_create:
-            obj["status"] = self.initial_status(obj) if self.initial_status else {}
+            if status is not None:
+                obj["status"] = status
+            else:
+                obj["status"] = self.initial_status(obj) if self.initial_status else {}
         if self.on_create is not None:
             self.on_create(obj)
 

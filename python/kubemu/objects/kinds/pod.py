@@ -451,6 +451,7 @@ POD: Final = Kind(
     status_validator=_validate_pod_status,
     initial_status=_initial_status,
     status_keeps_metadata=("ownerReferences",),
+    template_spec=True,
     selectable_fields=(
         "spec.nodeName",
         "spec.restartPolicy",
