@@ -89,9 +89,8 @@ async def test_create_many_matches_one_create_per_object() -> None:
     objs = _batch()
     result = await batch_client.create_many("pods", "", [copy.deepcopy(o) for o in objs])
     for i, obj in enumerate(objs):
-        ns = ""  # create_many reads no namespace from bytes: a single create without one
-        if isinstance(obj, dict):
-            ns = obj["metadata"].get("namespace", "default")
+        doc = obj if isinstance(obj, dict) else msgpack.unpackb(obj)
+        ns = doc["metadata"].get("namespace", "default")  # each object names its namespace
         try:
             single: Obj | StatusError = await one_client.create("pods", ns, copy.deepcopy(obj))
         except StatusError as e:

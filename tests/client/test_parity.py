@@ -386,23 +386,7 @@ async def test_batches(client: Client) -> None:
     assert res.errors[1] is not None and res.errors[1].reason == Reason.CONFLICT
 
 
-@pytest.mark.parametrize(
-    "client",
-    [
-        "inprocess",
-        pytest.param(
-            "grpc",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="core bug (handlers.APIServer.create_many): with namespace '' the "
-                "namespace is read from metadata.namespace only for dict objects; objects "
-                "that arrive as msgpack bytes (every gRPC CreateMany) fail with BadRequest "
-                "'a namespace is required for pods'",
-            ),
-        ),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("client", ["inprocess", "grpc"], indirect=True)
 async def test_create_many_takes_the_namespace_from_each_object(client: Client) -> None:
     await client.create("namespaces", "", namespace("other"))
     res = await client.create_many("pods", "", [pod("a"), pod("b", "other")])

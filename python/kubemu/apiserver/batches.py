@@ -77,8 +77,12 @@ class Batches:
             for i, obj in enumerate(objs):
                 try:
                     ns = namespace
-                    if not ns and kind.namespaced and isinstance(obj, dict):
-                        ns = str((obj.get("metadata") or {}).get("namespace") or "")
+                    if not ns and kind.namespaced:
+                        # Each object names its namespace (a gRPC CreateMany sends bytes).
+                        if isinstance(obj, bytes):
+                            obj = codec.decode_object(obj, max_bytes=self.max_request_bytes)
+                        meta = obj.get("metadata")
+                        ns = str((meta if isinstance(meta, dict) else {}).get("namespace") or "")
                     ns = self._namespace(kind, ns)
                     if templated:
                         new, generated, data = self._create_templated(
