@@ -7,6 +7,7 @@ stamping), :mod:`~.runner` (ops, throughput sampling, latency histograms), :mod:
 Shipped configs are in ``configs/`` (:func:`~.templates.shipped_config`).
 """
 
+from kubemu.bench.scheduler_perf.cli import main
 from kubemu.bench.scheduler_perf.config import ConfigError, TestCase, Workload, load_config
 from kubemu.bench.scheduler_perf.runner import RunOptions, WorkloadResult, run_workload
 
@@ -17,5 +18,6 @@ __all__ = [
     "Workload",
     "WorkloadResult",
     "load_config",
+    "main",
     "run_workload",
 ]
