@@ -421,13 +421,8 @@ impl Scheduler {
             let Some(sp): Option<&dyn ScorePlugin> = p.as_score() else {
                 continue;
             };
-            scratch.scores.clear();
-            for info in &infos {
-                match sp.score(state, pod, info) {
-                    Ok(v) => scratch.scores.push(v),
-                    Err(s) => return Err(plugin_error(p.name(), &s)),
-                }
-            }
+            sp.score_nodes(state, pod, &infos, &mut scratch.scores)
+                .map_err(|s| plugin_error(p.name(), &s))?;
             sp.normalize_scores(state, pod, &mut scratch.scores)
                 .map_err(|s| plugin_error(p.name(), &s))?;
             let w = profile.weights[i];

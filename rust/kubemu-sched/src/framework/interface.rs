@@ -179,6 +179,24 @@ pub trait PreScorePlugin: Plugin {
 pub trait ScorePlugin: Plugin {
     /// The raw score of `node`.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
+    /// The raw scores of `nodes`, in order, into `out` (cleared first); the
+    /// first error stops it. Default: [`ScorePlugin::score`] per node.
+    /// Plugins override it to hoist per-pod work out of the node loop; an
+    /// override must give exactly the values `score` gives.
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        out: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        out.clear();
+        out.reserve(nodes.len());
+        for node in nodes {
+            out.push(self.score(state, pod, node)?);
+        }
+        Ok(())
+    }
     /// Maps raw scores (one per feasible node, in order) to `0..=100`.
     /// Default: unchanged.
     fn normalize_scores(

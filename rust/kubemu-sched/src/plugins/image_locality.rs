@@ -98,6 +98,41 @@ impl ScorePlugin for ImageLocality {
         }
         Ok(calculate_priority(sum, pod.num_containers()))
     }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        out: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        out.clear();
+        let s = state
+            .read::<PreScoreState>(STATE_KEY)
+            .ok_or_else(|| Status::error("ImageLocality: PreScore state missing"))?;
+        if s.total_nodes == 0 {
+            out.resize(nodes.len(), 0);
+            return Ok(());
+        }
+        // Each image's scaled score does not depend on the node.
+        let scaled: smallvec::SmallVec<[(ImageId, i64); 4]> = s
+            .images
+            .iter()
+            .flatten()
+            .map(|&(id, size, num)| (id, scaled_image_score(size, num, s.total_nodes)))
+            .collect();
+        let containers = pod.num_containers();
+        out.extend(nodes.iter().map(|node| {
+            let mut sum = 0i64;
+            for &(id, v) in &scaled {
+                if node.has_image(id) {
+                    sum += v;
+                }
+            }
+            calculate_priority(sum, containers)
+        }));
+        Ok(())
+    }
 }
 
 /// `int64(size · numNodes/totalNodes)` (float, truncated).

@@ -84,10 +84,49 @@ impl ScorePlugin for BalancedAllocation {
         let (requested, allocatable) = self.scorer.amounts(pod, node);
         Ok(balanced_score(&requested, &allocatable))
     }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        out: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        out.clear();
+        if !self.scorer.is_cpu_memory() {
+            out.reserve(nodes.len());
+            for node in nodes {
+                out.push(self.score(state, pod, node)?);
+            }
+            return Ok(());
+        }
+        let pod_req = [
+            self.scorer.pod_request(pod, 0),
+            self.scorer.pod_request(pod, 1),
+        ];
+        out.extend(nodes.iter().map(|node| {
+            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, node);
+            balanced_score(&requested, &allocatable)
+        }));
+        Ok(())
+    }
 }
 
 /// Upstream `balancedResourceScorer`.
 pub fn balanced_score(requested: &[i64], allocatable: &[i64]) -> i64 {
+    if let ([r0, r1], [a0, a1]) = (requested, allocatable) {
+        // Two resources (the default): the same arithmetic without the
+        // fraction list.
+        let std = match (*a0 != 0, *a1 != 0) {
+            (true, true) => {
+                let f0 = (*r0 as f64 / *a0 as f64).min(1.0);
+                let f1 = (*r1 as f64 / *a1 as f64).min(1.0);
+                ((f0 - f1) / 2.0).abs()
+            }
+            _ => 0.0,
+        };
+        return ((1.0 - std) * MAX_NODE_SCORE as f64) as i64;
+    }
     let mut fractions: smallvec::SmallVec<[f64; 4]> = smallvec::SmallVec::new();
     let mut total = 0.0;
     for (r, a) in requested.iter().zip(allocatable) {

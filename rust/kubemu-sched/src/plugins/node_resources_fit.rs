@@ -195,22 +195,22 @@ impl PreFilterPlugin for NodeResourcesFit {
 
 impl FilterPlugin for NodeResourcesFit {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<(), Status> {
-        let alloc = &node.node().allocatable;
-        let used = &node.requested;
+        // The native amounts come from the node's hot block (same values).
+        let h = node.hot();
         let req = &pod.requests;
         let mut reasons = Vec::new();
-        if node.pods().len() as i64 + 1 > alloc.allowed_pod_number {
+        if h.num_pods + 1 > h.allowed_pod_number {
             reasons.push("Too many pods".into());
         }
         if !req.is_empty_request() {
-            if req.milli_cpu > 0 && req.milli_cpu > alloc.milli_cpu - used.milli_cpu {
+            if req.milli_cpu > 0 && req.milli_cpu > h.alloc_milli_cpu - h.req_milli_cpu {
                 reasons.push("Insufficient cpu".into());
             }
-            if req.memory > 0 && req.memory > alloc.memory - used.memory {
+            if req.memory > 0 && req.memory > h.alloc_memory - h.req_memory {
                 reasons.push("Insufficient memory".into());
             }
             if req.ephemeral_storage > 0
-                && req.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage
+                && req.ephemeral_storage > h.alloc_ephemeral_storage - h.req_ephemeral_storage
             {
                 reasons.push("Insufficient ephemeral-storage".into());
             }
@@ -218,7 +218,7 @@ impl FilterPlugin for NodeResourcesFit {
                 if *q == 0 || self.is_ignored(name) {
                     continue;
                 }
-                if *q > alloc.scalar(name) - used.scalar(name) {
+                if *q > node.node().allocatable.scalar(name) - node.requested.scalar(name) {
                     reasons.push(format!("Insufficient {name}").into());
                 }
             }
@@ -238,6 +238,41 @@ impl FilterPlugin for NodeResourcesFit {
 impl ScorePlugin for NodeResourcesFit {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let (requested, allocatable) = self.scorer.amounts(pod, node);
+        Ok(self.score_amounts(&requested, &allocatable))
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        out: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        out.clear();
+        if !self.scorer.is_cpu_memory() {
+            out.reserve(nodes.len());
+            for node in nodes {
+                out.push(self.score(state, pod, node)?);
+            }
+            return Ok(());
+        }
+        let pod_req = [
+            self.scorer.pod_request(pod, 0),
+            self.scorer.pod_request(pod, 1),
+        ];
+        out.extend(nodes.iter().map(|node| {
+            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, node);
+            self.score_amounts(&requested, &allocatable)
+        }));
+        Ok(())
+    }
+}
+
+impl NodeResourcesFit {
+    /// The strategy's score of per-resource `(requested, allocatable)`
+    /// amounts (as [`ResourceAllocation::amounts`] gives them).
+    #[inline]
+    fn score_amounts(&self, requested: &[i64], allocatable: &[i64]) -> i64 {
         let weights = &self.scorer.weights;
         let (mut total, mut weight_sum) = (0i64, 0i64);
         for i in 0..requested.len() {
@@ -264,12 +299,12 @@ impl ScorePlugin for NodeResourcesFit {
             weight_sum += w;
         }
         if weight_sum == 0 {
-            return Ok(0);
+            return 0;
         }
-        Ok(match self.strategy {
+        match self.strategy {
             Strategy::Ratio(_) => (total as f64 / weight_sum as f64).round() as i64,
             _ => total / weight_sum,
-        })
+        }
     }
 }
 

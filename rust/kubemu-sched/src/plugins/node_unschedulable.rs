@@ -34,7 +34,7 @@ impl Plugin for NodeUnschedulable {
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<(), Status> {
-        if !node.node().unschedulable {
+        if !node.hot().unschedulable {
             return Ok(());
         }
         let taint = Taint {

@@ -93,6 +93,30 @@ impl ResourceAllocation {
         })
     }
 
+    /// True when the resources are exactly `[cpu, memory]` (the default):
+    /// [`ResourceAllocation::cpu_memory`] applies.
+    pub fn is_cpu_memory(&self) -> bool {
+        self.kinds == [Kind::Cpu, Kind::Memory]
+    }
+
+    /// [`ResourceAllocation::amounts`] for the `[cpu, memory]` resource list
+    /// ([`ResourceAllocation::is_cpu_memory`]) with the pod's requests
+    /// `pod_req` (from [`ResourceAllocation::pod_request`]) resolved once per
+    /// pod: the same values, without per-resource dispatch.
+    #[inline]
+    pub fn cpu_memory(&self, pod_req: [i64; 2], node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
+        let h = node.hot();
+        let (cpu, mem) = if self.use_requested {
+            (h.req_milli_cpu, h.req_memory)
+        } else {
+            (h.nz_milli_cpu, h.nz_memory)
+        };
+        let (a0, a1) = (h.alloc_milli_cpu, h.alloc_memory);
+        let r0 = if a0 == 0 { 0 } else { cpu + pod_req[0] };
+        let r1 = if a1 == 0 { 0 } else { mem + pod_req[1] };
+        ([r0, r1], [a0, a1])
+    }
+
     /// The pod's request of resource `i` (upstream
     /// `calculatePodResourceRequest`: non-zero cpu/memory unless `use_requested`).
     pub fn pod_request(&self, pod: &PodInfo, i: usize) -> i64 {

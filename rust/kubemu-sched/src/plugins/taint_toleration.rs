@@ -41,6 +41,9 @@ impl Plugin for TaintToleration {
 
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<(), Status> {
+        if !node.hot().has_taints {
+            return Ok(());
+        }
         for taint in &node.node().taints {
             if !matches!(
                 taint.effect,
@@ -76,6 +79,26 @@ impl ScorePlugin for TaintToleration {
             }
         }
         Ok(count)
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        out: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        out.clear();
+        out.reserve(nodes.len());
+        for node in nodes {
+            // Most nodes have no taints: count 0 without a call.
+            out.push(if !node.hot().has_taints {
+                0
+            } else {
+                self.score(state, pod, node)?
+            });
+        }
+        Ok(())
     }
 
     fn normalize_scores(
