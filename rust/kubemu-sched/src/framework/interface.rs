@@ -12,11 +12,12 @@
 //! Filter/Score for this pod.
 
 use std::cmp::Ordering;
+use std::marker::PhantomData;
 
 use super::cycle_state::CycleState;
 use super::status::Status;
 use crate::cache::{Cache, NodeInfo};
-use crate::model::PodInfo;
+use crate::model::{Node, PodInfo};
 
 /// The highest score a Score plugin may give after normalization.
 pub const MAX_NODE_SCORE: i64 = 100;
@@ -152,6 +153,68 @@ pub trait PreFilterExtensions {
         pod_to_remove: &PodInfo,
         node: &NodeInfo,
     ) -> Result<(), Status>;
+}
+
+/// PreFilter state that follows a pod being added to (`delta` 1) or removed
+/// from (`delta` -1) `node` during the cycle of `pod`.
+pub trait PodDeltaState: 'static {
+    fn update_with_pod(&mut self, changed: &PodInfo, pod: &PodInfo, node: &Node, delta: i64);
+}
+
+/// The [`PreFilterExtensions`] of a plugin whose whole incremental update is
+/// its PreFilter state's [`PodDeltaState`] under `key`; no state (PreFilter
+/// skipped) makes both calls no-ops. Plugins return a `static` of it.
+pub struct StateDelta<S> {
+    key: &'static str,
+    state: PhantomData<fn() -> S>,
+}
+
+impl<S> StateDelta<S> {
+    pub const fn new(key: &'static str) -> Self {
+        Self {
+            key,
+            state: PhantomData,
+        }
+    }
+
+    fn apply(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        changed: &PodInfo,
+        node: &NodeInfo,
+        delta: i64,
+    ) where
+        S: PodDeltaState,
+    {
+        if let Some(s) = state.read_mut::<S>(self.key) {
+            s.update_with_pod(changed, pod, node.node(), delta);
+        }
+    }
+}
+
+impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_add: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status> {
+        self.apply(state, pod, pod_to_add, node, 1);
+        Ok(())
+    }
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        pod_to_remove: &PodInfo,
+        node: &NodeInfo,
+    ) -> Result<(), Status> {
+        self.apply(state, pod, pod_to_remove, node, -1);
+        Ok(())
+    }
 }
 
 /// Decides whether a pod fits one node. Must be pure (the engine may call it

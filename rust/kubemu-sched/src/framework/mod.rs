@@ -10,9 +10,9 @@ mod status;
 
 pub use cycle_state::{CycleState, StateData};
 pub use interface::{
-    default_normalize_score, FilterPlugin, Plugin, PreEnqueuePlugin, PreFilterExtensions,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin, QueuedPod, ReservePlugin,
-    ScorePlugin, Snapshot, MAX_NODE_SCORE,
+    default_normalize_score, FilterPlugin, Plugin, PodDeltaState, PreEnqueuePlugin,
+    PreFilterExtensions, PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin,
+    QueuedPod, ReservePlugin, ScorePlugin, Snapshot, StateDelta, MAX_NODE_SCORE,
 };
 pub use profile::{PluginSpec, PointConfig, Profile, ProfileConfig, POINTS};
 pub use registry::{ConfigError, PluginArgs, PluginFactory, Registry};

@@ -38,8 +38,8 @@ use serde::Deserialize;
 
 use crate::cache::{Cache, NodeInfo};
 use crate::framework::{
-    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PreFilterExtensions,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PodDeltaState, PreFilterExtensions,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, StateDelta, Status,
     MAX_NODE_SCORE,
 };
 use crate::model::{AffinityTerm, LabelSelector, Labels, Node, PodInfo, WeightedAffinityTerm};
@@ -234,30 +234,6 @@ pub struct PreFilterState {
 }
 
 impl PreFilterState {
-    fn update_with_pod(&mut self, updated: &PodInfo, pod: &PodInfo, node: &Node, delta: i64) {
-        self.existing_anti_affinity_counts
-            .update_with_anti_affinity_terms(
-                &updated.affinity_terms().required_anti_affinity,
-                pod,
-                &self.namespace_labels,
-                node,
-                delta,
-            );
-        self.affinity_counts.update_with_affinity_terms(
-            &self.required_affinity,
-            updated,
-            node,
-            delta,
-        );
-        self.anti_affinity_counts.update_with_anti_affinity_terms(
-            &self.required_anti_affinity,
-            updated,
-            &EMPTY_LABELS,
-            node,
-            delta,
-        );
-    }
-
     fn satisfies_pod_affinity(&self, node: &Node) -> bool {
         let mut pods_exist = true;
         for t in &self.required_affinity {
@@ -389,37 +365,38 @@ impl PreFilterPlugin for InterPodAffinity {
     }
 
     fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
-        Some(self)
+        Some(&EXTENSIONS)
     }
 }
 
-impl PreFilterExtensions for InterPodAffinity {
-    fn add_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        pod_to_add: &PodInfo,
-        node: &NodeInfo,
-    ) -> Result<(), Status> {
-        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            s.update_with_pod(pod_to_add, pod, node.node(), 1);
-        }
-        Ok(())
-    }
-
-    fn remove_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        pod_to_remove: &PodInfo,
-        node: &NodeInfo,
-    ) -> Result<(), Status> {
-        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            s.update_with_pod(pod_to_remove, pod, node.node(), -1);
-        }
-        Ok(())
+/// AddPod/RemovePod: the PreFilter state's own incremental update.
+impl PodDeltaState for PreFilterState {
+    fn update_with_pod(&mut self, updated: &PodInfo, pod: &PodInfo, node: &Node, delta: i64) {
+        self.existing_anti_affinity_counts
+            .update_with_anti_affinity_terms(
+                &updated.affinity_terms().required_anti_affinity,
+                pod,
+                &self.namespace_labels,
+                node,
+                delta,
+            );
+        self.affinity_counts.update_with_affinity_terms(
+            &self.required_affinity,
+            updated,
+            node,
+            delta,
+        );
+        self.anti_affinity_counts.update_with_anti_affinity_terms(
+            &self.required_anti_affinity,
+            updated,
+            &EMPTY_LABELS,
+            node,
+            delta,
+        );
     }
 }
+
+static EXTENSIONS: StateDelta<PreFilterState> = StateDelta::new(PRE_FILTER_STATE_KEY);
 
 /// The PreFilter state of a cycle, if PreFilter ran and did not skip.
 pub fn pre_filter_state(state: &CycleState) -> Option<&PreFilterState> {

@@ -37,8 +37,8 @@ use serde::Deserialize;
 use super::helper::{has_untolerated_do_not_schedule_taint, pod_matches_node_affinity};
 use crate::cache::NodeInfo;
 use crate::framework::{
-    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PreFilterExtensions,
-    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, Status,
+    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PodDeltaState, PreFilterExtensions,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, StateDelta, Status,
     MAX_NODE_SCORE,
 };
 use crate::model::{
@@ -388,22 +388,6 @@ impl PreFilterState {
             self.critical_paths[i].min()
         }
     }
-
-    fn update_with_pod(&mut self, updated: &PodInfo, preemptor: &PodInfo, node: &Node, delta: i64) {
-        if *updated.namespace != *preemptor.namespace
-            || !node_has_all_keys(&node.labels, &self.constraints)
-        {
-            return;
-        }
-        for (i, c) in self.constraints.iter().enumerate() {
-            if !c.selector.matches(&updated.labels) || !node_included(c, preemptor, node) {
-                continue;
-            }
-            let v = node.labels.get(&c.topology_key).unwrap_or("");
-            let n = self.counts[i].add(v, delta);
-            self.critical_paths[i].update(v, n);
-        }
-    }
 }
 
 /// PreScore state (upstream `preScoreState`).
@@ -486,37 +470,30 @@ impl PreFilterPlugin for PodTopologySpread {
     }
 
     fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
-        Some(self)
+        Some(&EXTENSIONS)
     }
 }
 
-impl PreFilterExtensions for PodTopologySpread {
-    fn add_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        pod_to_add: &PodInfo,
-        node: &NodeInfo,
-    ) -> Result<(), Status> {
-        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            s.update_with_pod(pod_to_add, pod, node.node(), 1);
+/// AddPod/RemovePod: the PreFilter state's own incremental update.
+impl PodDeltaState for PreFilterState {
+    fn update_with_pod(&mut self, updated: &PodInfo, preemptor: &PodInfo, node: &Node, delta: i64) {
+        if *updated.namespace != *preemptor.namespace
+            || !node_has_all_keys(&node.labels, &self.constraints)
+        {
+            return;
         }
-        Ok(())
-    }
-
-    fn remove_pod(
-        &self,
-        state: &mut CycleState,
-        pod: &PodInfo,
-        pod_to_remove: &PodInfo,
-        node: &NodeInfo,
-    ) -> Result<(), Status> {
-        if let Some(s) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            s.update_with_pod(pod_to_remove, pod, node.node(), -1);
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c.selector.matches(&updated.labels) || !node_included(c, preemptor, node) {
+                continue;
+            }
+            let v = node.labels.get(&c.topology_key).unwrap_or("");
+            let n = self.counts[i].add(v, delta);
+            self.critical_paths[i].update(v, n);
         }
-        Ok(())
     }
 }
+
+static EXTENSIONS: StateDelta<PreFilterState> = StateDelta::new(PRE_FILTER_STATE_KEY);
 
 /// The PreFilter state of a cycle, if PreFilter ran and did not skip (for
 /// tests and preemption).
