@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kubemu.apiserver import codec
-from kubemu.apiserver.batches import gc_paused
 from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
     KeyMissing,
@@ -15,6 +14,7 @@ from kubemu.apiserver.storage import (
 )
 from kubemu.apiserver.updating import MAX_UPDATE_RETRIES
 from kubemu.client.interface import BatchResult
+from kubemu.gcpause import gc_paused
 from kubemu.objects import StatusError
 from kubemu.objects.kinds.pod import bind as bind_pod
 from kubemu.objects.meta import (
@@ -71,7 +71,7 @@ class Binding:
         retried."""
         kind = self.kind("pods")
         result = BatchResult([None] * len(bindings), [None] * len(bindings))
-        with self._request("create", kind, user, "", "", "binding"), gc_paused():
+        with self._request("create", kind, user, "", "", "binding"), gc_paused(promote=True):
             pending = list(range(len(bindings)))
             for _ in range(4):
                 if not pending:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from kubemu.apiserver.codec import decode_trusted, encode
 from kubemu.apiserver.storage import Storage, StorageCompacted, StoredEvent, WatchSubscription
 from kubemu.client.interface import EventType, WatchEvent
+from kubemu.gcpause import gc_paused
 from kubemu.objects.errors import StatusError
 from kubemu.objects.fields import FieldSelector
 from kubemu.objects.kinds.base import Kind
@@ -211,10 +211,7 @@ def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
     out: list[WatchEvent] = []
     append = out.append
     types = _EVENT_TYPES
-    paused = len(items) > 100 and gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
+    with gc_paused(len(items) > 100):
         for etype, rv, data in items:
             obj = decode_trusted(data)
             if rv:
@@ -223,9 +220,6 @@ def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
                     meta = obj["metadata"] = {}
                 meta["resourceVersion"] = str(rv)
             append(WatchEvent(types.get(etype) or EventType(etype), obj))
-    finally:
-        if paused:
-            gc.enable()
     return out
 
 
@@ -509,15 +503,9 @@ class ResourceHub:
                 # The states and queued items made here hold no cycles: with the cyclic GC
                 # paused for a large batch, the collections they would set off (each walking
                 # the older generations now and then) do not happen per few hundred events.
-                paused = len(batch) > 100 and gc.isenabled()
-                if paused:
-                    gc.disable()
-                try:
+                with gc_paused(len(batch) > 100):
                     for ev in batch:
                         self._dispatch(ev)
-                finally:
-                    if paused:
-                        gc.enable()
         except StorageCompacted as e:
             self._fail(StatusError.too_old_resource_version(e.requested, e.compact_revision))
         except asyncio.CancelledError:

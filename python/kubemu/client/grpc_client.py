@@ -11,7 +11,6 @@ deadline passed) the error is built from the gRPC code: ``RequestEntityTooLarge`
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -35,6 +34,7 @@ from kubemu.client.interface import (
     WatchEvent,
     raw_item,
 )
+from kubemu.gcpause import gc_paused
 from kubemu.objects.errors import StatusError
 
 __all__ = [
@@ -131,13 +131,8 @@ def unpack_items(data: bytes) -> list[Obj]:
 
 
 def _unpack_many(data: bytes) -> list[Any]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         flat: list[Any] = decode_trusted(data)  # type: ignore[assignment]
-    finally:
-        if enabled:
-            gc.enable()
     return flat
 
 

@@ -8,7 +8,6 @@ way out, so callers never share state with the server.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -27,6 +26,7 @@ from kubemu.client.interface import (
     WatchEvent,
     raw_item,
 )
+from kubemu.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from kubemu.apiserver.handlers import APIServer
@@ -119,14 +119,8 @@ class InProcessClient:
         raw = await self.apiserver.list(resource, namespace, options, user=self.user)
         # Decoding 100k objects creates millions of containers: pausing the cyclic GC (they
         # hold no cycles) makes it ~4x faster.
-        paused = gc.isenabled() and len(raw.items) > 1000
-        if paused:
-            gc.disable()
-        try:
+        with gc_paused(len(raw.items) > 1000):
             items = [item.decode() for item in raw.items]
-        finally:
-            if paused:
-                gc.enable()
         return ObjList(
             raw.kind,
             raw.api_version,
