@@ -24,6 +24,7 @@ from kubemu.objects.meta import (
     get_metadata,
     parse_resource_version,
     prepare_for_storage,
+    set_resource_version,
 )
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Batches:
             outcomes = self.storage.create_many(items)
             for (i, new, generated), out in zip(todo, outcomes, strict=True):
                 if isinstance(out, int):
-                    get_metadata(new)["resourceVersion"] = str(out)
+                    set_resource_version(new, out)
                     result.objects[i] = new
                 elif generated:
                     try:
@@ -140,7 +141,7 @@ class Batches:
                 for (i, _, new, pinned), out in zip(writes, outcomes, strict=True):
                     name = str(get_metadata(new).get("name", ""))
                     if isinstance(out, int):
-                        get_metadata(new)["resourceVersion"] = str(out)
+                        set_resource_version(new, out)
                         result.objects[i] = new
                     elif isinstance(out, RevisionMismatch) and not pinned:
                         pending.append(i)

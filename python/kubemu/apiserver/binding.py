@@ -20,6 +20,7 @@ from kubemu.objects.kinds.pod import bind as bind_pod
 from kubemu.objects.meta import (
     get_metadata,
     prepare_for_storage,
+    set_resource_version,
 )
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Binding:
                 pending = []
                 for (i, _, _, _, new), out in zip(writes, outcomes, strict=True):
                     if isinstance(out, int):
-                        get_metadata(new)["resourceVersion"] = str(out)
+                        set_resource_version(new, out)
                         result.objects[i] = new
                     elif isinstance(out, RevisionMismatch):
                         pending.append(i)

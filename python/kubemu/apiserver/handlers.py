@@ -43,9 +43,9 @@ from kubemu.objects import REGISTRY, Registry, StatusError
 from kubemu.objects.errors import Reason, required
 from kubemu.objects.kinds.base import Kind
 from kubemu.objects.meta import (
-    get_metadata,
     now_rfc3339,
     prepare_for_storage,
+    set_resource_version,
 )
 
 __all__ = ["GENERATE_NAME_ATTEMPTS", "MAX_UPDATE_RETRIES", "APIServer"]
@@ -256,7 +256,7 @@ class APIServer(Creating, Updating, Binding, Batches):
     @staticmethod
     def _decode(stored: StoredObject) -> Obj:
         obj = codec.decode_trusted(stored.value)
-        get_metadata(obj)["resourceVersion"] = str(stored.revision)
+        set_resource_version(obj, stored.revision)
         return obj
 
     def _decode_in(self, obj: Obj | bytes, kind: Kind) -> Obj:

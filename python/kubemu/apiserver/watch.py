@@ -35,6 +35,7 @@ from kubemu.objects.errors import StatusError
 from kubemu.objects.fields import FieldSelector
 from kubemu.objects.kinds.base import Kind
 from kubemu.objects.labels import Selector
+from kubemu.objects.meta import set_resource_version
 
 if TYPE_CHECKING:
     from kubemu.apiserver.metrics import Metrics
@@ -89,10 +90,7 @@ class RawObject:
 
     def decode(self) -> Obj:
         obj = decode_trusted(self.data)
-        meta = obj.get("metadata")
-        if not isinstance(meta, dict):
-            meta = obj["metadata"] = {}
-        meta["resourceVersion"] = str(self.resource_version)
+        set_resource_version(obj, self.resource_version)
         return obj
 
 
@@ -215,10 +213,7 @@ def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
         for etype, rv, data in items:
             obj = decode_trusted(data)
             if rv:
-                meta = obj.get("metadata")
-                if not isinstance(meta, dict):
-                    meta = obj["metadata"] = {}
-                meta["resourceVersion"] = str(rv)
+                set_resource_version(obj, rv)
             append(WatchEvent(types.get(etype) or EventType(etype), obj))
     return out
 

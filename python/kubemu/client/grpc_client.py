@@ -36,6 +36,7 @@ from kubemu.client.interface import (
 )
 from kubemu.gcpause import gc_paused
 from kubemu.objects.errors import StatusError
+from kubemu.objects.meta import set_resource_version
 
 __all__ = [
     "GrpcClient",
@@ -73,10 +74,7 @@ def status_error_from_rpc(e: Any) -> StatusError:
 def _decode(raw: api_pb2.RawObject) -> Obj:
     obj = decode_trusted(raw.data)
     if raw.resource_version:
-        meta = obj.get("metadata")
-        if meta is None:
-            meta = obj["metadata"] = {}
-        meta["resourceVersion"] = str(raw.resource_version)
+        set_resource_version(obj, raw.resource_version)
     return obj
 
 
@@ -123,10 +121,7 @@ def unpack_items(data: bytes) -> list[Obj]:
     items: list[Obj] = flat[1::2]
     for rv, obj in zip(flat[0::2], items, strict=True):
         if rv:
-            meta = obj.get("metadata")
-            if meta is None:
-                meta = obj["metadata"] = {}
-            meta["resourceVersion"] = str(rv)
+            set_resource_version(obj, rv)
     return items
 
 
@@ -160,10 +155,7 @@ def unpack_events(data: bytes) -> list[WatchEvent]:
     for i in range(0, len(flat), 3):
         etype, rv, obj = flat[i], flat[i + 1], flat[i + 2]
         if rv:
-            meta = obj.get("metadata")
-            if meta is None:
-                meta = obj["metadata"] = {}
-            meta["resourceVersion"] = str(rv)
+            set_resource_version(obj, rv)
         out.append(WatchEvent(_EVENT_TYPES.get(etype) or EventType(etype), obj))
     return out
 
