@@ -8,6 +8,14 @@
 //! Reserve. The run is a pure function of the cache contents, the pod order
 //! and the seed.
 //!
+//! The filter loop reads each node's hot block from the cache's dense array
+//! first: a node that satisfies every Filter plugin's
+//! [`FilterPlugin::hot_accept`] condition is feasible without calling those
+//! plugins (the others still run); any other node gets every filter as
+//! usual, so the feasible list and the FitError reasons are unchanged. The
+//! feasible nodes' hot blocks are copied into one contiguous array that the
+//! Score plugins read ([`ScorePlugin::score_nodes`]).
+//!
 //! Filtering runs sequentially with upstream's stopping rule; a parallel
 //! version must give the same feasible list and the same
 //! `next_start_node_index` (evaluate chunks in parallel, merge in order,
@@ -17,9 +25,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::cache::{Cache, NodeIdx, NodeInfo};
+use crate::cache::{Cache, NodeHot, NodeIdx, NodeInfo};
 use crate::framework::{
-    Code, CycleState, FilterPlugin, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
+    Code, CycleState, FilterPlugin, HotAccept, PreFilterResult, Profile, ScorePlugin, Status,
+    MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
 use crate::rand::SplitMix64;
@@ -154,7 +163,8 @@ fn plugin_error(plugin: &'static str, s: &Status) -> ScheduleError {
 /// Buffers reused across pods.
 #[derive(Default)]
 struct Scratch {
-    feasible: Vec<NodeIdx>,
+    /// The feasible nodes' hot blocks, in feasible order.
+    hot: Vec<NodeHot>,
     failed: Vec<(NodeIdx, Status)>,
     totals: Vec<i64>,
     scores: Vec<i64>,
@@ -340,36 +350,70 @@ impl Scheduler {
             .percentage_of_nodes_to_score
             .unwrap_or(opts.percentage_of_nodes_to_score);
         let to_find = num_feasible_nodes_to_find(pct, n);
-        scratch.feasible.clear();
+        // The feasible nodes, in order (their hot blocks in `scratch.hot`).
+        let mut infos: Vec<&NodeInfo> = Vec::with_capacity(to_find.min(n));
+        scratch.hot.clear();
+        scratch.hot.reserve(to_find.min(n));
         scratch.failed.clear();
         if n > 0 && profile.points[3].is_empty() {
-            scratch
-                .feasible
-                .extend((0..to_find).map(|k| nodes[(*next_start_node_index + k) % n]));
+            for k in 0..to_find {
+                let idx = nodes[(*next_start_node_index + k) % n];
+                infos.push(cache.info(idx));
+                scratch.hot.push(*cache.hot(idx));
+            }
         } else if n > 0 {
-            let start = *next_start_node_index % n;
-            'nodes: for k in 0..n {
-                let idx = nodes[(start + k) % n];
-                let info = cache.info(idx);
-                for &(name, f) in &filters {
-                    if let Err(s) = f.filter(state, pod, info) {
-                        if s.code == Code::Error {
-                            return Err(plugin_error(name, &s));
-                        }
-                        scratch.failed.push((idx, s.with_plugin(name)));
-                        continue 'nodes;
-                    }
-                }
-                scratch.feasible.push(idx);
-                if scratch.feasible.len() == to_find {
-                    break;
+            // The filters' hot-block shortcuts, combined: a node that
+            // satisfies them needs only the filters without one.
+            let mut fast = HotAccept::default();
+            let mut rest: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> =
+                smallvec::SmallVec::new();
+            for &(name, f) in &filters {
+                match f.hot_accept(state, pod) {
+                    Some(c) => fast = fast.and(c),
+                    None => rest.push((name, f)),
                 }
             }
-            let processed = scratch.feasible.len() + scratch.failed.len();
+            let start = *next_start_node_index % n;
+            // Two plain slice loops (the walk wraps around once).
+            'walk: for part in [&nodes[start..], &nodes[..start]] {
+                'nodes: for &idx in part {
+                    let h = cache.hot(idx);
+                    let to_run = if fast.holds(h) {
+                        if rest.is_empty() {
+                            // Feasible without touching the info itself.
+                            infos.push(cache.info_of_live(idx));
+                            scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                            if infos.len() == to_find {
+                                break 'walk;
+                            }
+                            continue;
+                        }
+                        &rest
+                    } else {
+                        &filters
+                    };
+                    let info = cache.info(idx);
+                    for &(name, f) in to_run {
+                        if let Err(s) = f.filter(state, pod, info) {
+                            if s.code == Code::Error {
+                                return Err(plugin_error(name, &s));
+                            }
+                            scratch.failed.push((idx, s.with_plugin(name)));
+                            continue 'nodes;
+                        }
+                    }
+                    infos.push(info);
+                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                    if infos.len() == to_find {
+                        break 'walk;
+                    }
+                }
+            }
+            let processed = infos.len() + scratch.failed.len();
             *next_start_node_index = (start + processed) % n;
         }
 
-        if scratch.feasible.is_empty() {
+        if infos.is_empty() {
             let mut e = fit_error(None);
             for (idx, s) in &scratch.failed {
                 for r in &s.reasons {
@@ -386,10 +430,10 @@ impl Scheduler {
             }
             return Err(ScheduleError::Fit(e));
         }
-        let evaluated_nodes = scratch.feasible.len() + scratch.failed.len();
-        if scratch.feasible.len() == 1 {
+        let evaluated_nodes = infos.len() + scratch.failed.len();
+        if infos.len() == 1 {
             return Ok(ScheduleResult {
-                node: cache.info(scratch.feasible[0]).name().into(),
+                node: infos[0].name().into(),
                 evaluated_nodes,
                 feasible_nodes: 1,
                 scores: None,
@@ -397,7 +441,6 @@ impl Scheduler {
         }
 
         // PreScore, Score, NormalizeScore, weights.
-        let infos: Vec<&NodeInfo> = scratch.feasible.iter().map(|&i| cache.info(i)).collect();
         let mut score_skipped: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
         for &i in &profile.points[4] {
             let p = &profile.plugins[i];
@@ -412,47 +455,70 @@ impl Scheduler {
         let f = infos.len();
         scratch.totals.clear();
         scratch.totals.resize(f, 0);
+        let scorers: smallvec::SmallVec<[(usize, &dyn ScorePlugin); 8]> = profile.points[5]
+            .iter()
+            .filter(|i| !score_skipped.contains(i))
+            .filter_map(|&i| profile.plugins[i].as_score().map(|sp| (i, sp)))
+            .collect();
         let mut per_plugin: Vec<(&'static str, Vec<i64>)> = Vec::new();
-        for &i in &profile.points[5] {
-            if score_skipped.contains(&i) {
-                continue;
-            }
+        for &(i, sp) in &scorers {
             let p = &profile.plugins[i];
-            let Some(sp): Option<&dyn ScorePlugin> = p.as_score() else {
-                continue;
-            };
-            sp.score_nodes(state, pod, &infos, &mut scratch.scores)
+            let scores = &mut scratch.scores;
+            sp.score_nodes(state, pod, &infos, &scratch.hot, scores)
                 .map_err(|s| plugin_error(p.name(), &s))?;
-            sp.normalize_scores(state, pod, &mut scratch.scores)
+            if scores.len() != f {
+                return Err(ScheduleError::Plugin {
+                    plugin: p.name(),
+                    message: format!("{} scores for {f} nodes", scores.len()),
+                });
+            }
+            sp.normalize_scores(state, pod, scores)
                 .map_err(|s| plugin_error(p.name(), &s))?;
             let w = profile.weights[i];
-            for (k, s) in scratch.scores.iter_mut().enumerate() {
-                if !(0..=MAX_NODE_SCORE).contains(s) {
-                    return Err(ScheduleError::Plugin {
-                        plugin: p.name(),
-                        message: format!(
-                            "plugin {:?} returns an invalid score {}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing",
-                            p.name(),
-                            s
-                        ),
-                    });
+            // One branch-free pass (vectorizable): weight, sum, and note
+            // any score out of range; the error names the first one.
+            let out_of_range = scores
+                .iter()
+                .fold(false, |bad, s| bad | ((*s as u64) > MAX_NODE_SCORE as u64));
+            if w == 1 {
+                for (t, s) in scratch.totals.iter_mut().zip(scores.iter()) {
+                    *t = t.wrapping_add(*s);
                 }
-                *s *= w;
-                scratch.totals[k] += *s;
+            } else {
+                for (t, s) in scratch.totals.iter_mut().zip(scores.iter()) {
+                    *t = t.wrapping_add(s.wrapping_mul(w));
+                }
+            }
+            if out_of_range {
+                let s = scores
+                    .iter()
+                    .find(|s| !(0..=MAX_NODE_SCORE).contains(*s))
+                    .copied()
+                    .unwrap_or_default();
+                return Err(ScheduleError::Plugin {
+                    plugin: p.name(),
+                    message: format!(
+                        "plugin {:?} returns an invalid score {}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing",
+                        p.name(),
+                        s
+                    ),
+                });
             }
             if opts.record_scores {
-                per_plugin.push((p.name(), scratch.scores.clone()));
+                per_plugin.push((p.name(), scores.iter().map(|s| s * w).collect()));
             }
         }
 
         // Highest total; ties by reservoir sampling in feasible order.
         let mut best = 0usize;
-        let mut count = 0u64;
-        for (k, &t) in scratch.totals.iter().enumerate() {
-            if k == 0 || t > scratch.totals[best] {
+        let mut best_total = scratch.totals[0];
+        let mut count = 1u64;
+        for (k, &t) in scratch.totals.iter().enumerate().skip(1) {
+            if t > best_total {
                 best = k;
+                best_total = t;
                 count = 1;
-            } else if t == scratch.totals[best] {
+            } else if t == best_total {
                 count += 1;
                 if rng.below(count) == 0 {
                     best = k;

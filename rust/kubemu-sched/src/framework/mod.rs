@@ -9,6 +9,7 @@ mod registry;
 mod status;
 
 pub use cycle_state::{CycleState, StateData};
+pub use interface::HotAccept;
 pub use interface::{
     default_normalize_score, FilterPlugin, Plugin, PodDeltaState, PreEnqueuePlugin,
     PreFilterExtensions, PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin,
