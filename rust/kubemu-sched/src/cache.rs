@@ -251,6 +251,83 @@ impl NodeInfo {
     }
 }
 
+/// Generation of a [`NodeInfo`] copy changed outside the cache (by
+/// [`NodeInfo::add_pod_info`]/[`NodeInfo::remove_pod_info`]): never a cache
+/// generation, so nothing keyed by generation mistakes it for the original.
+pub const DETACHED_GENERATION: u64 = u64::MAX;
+
+impl NodeInfo {
+    /// Adds `pod` to this node info (a copy, for preemption's dry runs and
+    /// nominated pods; upstream `NodeInfo.AddPodInfo`): requests, ports,
+    /// affinity lists, pod slot. Does not touch any [`Cache`]. O(1)
+    /// amortised plus the pod's ports.
+    pub fn add_pod_info(&mut self, pod: Arc<PodInfo>) {
+        self.requested.add(&pod.requests);
+        self.non_zero_requested.add(pod.non_zero);
+        for p in &pod.host_ports {
+            self.used_ports.add(p);
+        }
+        if pod.has_pod_affinity() {
+            self.pods_with_affinity.push(Arc::clone(&pod));
+        }
+        if pod.has_required_anti_affinity() {
+            self.pods_with_required_anti_affinity.push(Arc::clone(&pod));
+        }
+        self.pods.push(pod);
+        self.generation = DETACHED_GENERATION;
+        self.refresh_hot();
+    }
+
+    /// Removes the pod with cache key `key` ([`PodInfo::key`]) from this
+    /// node info (upstream `NodeInfo.RemovePod`); returns it, or None if it
+    /// is not here. Pod order is kept (a dry run reprieves pods in a
+    /// computed order, not this one). O(pods on the node).
+    pub fn remove_pod_info(&mut self, key: &str) -> Option<Arc<PodInfo>> {
+        let i = self.pods.iter().position(|p| p.has_key(key))?;
+        let pod = self.pods.remove(i);
+        self.requested.sub(&pod.requests);
+        self.non_zero_requested.sub(pod.non_zero);
+        for p in &pod.host_ports {
+            self.used_ports.remove(p);
+        }
+        for list in [
+            &mut self.pods_with_affinity,
+            &mut self.pods_with_required_anti_affinity,
+        ] {
+            if let Some(j) = list.iter().position(|p| p.has_key(key)) {
+                list.remove(j);
+            }
+        }
+        self.generation = DETACHED_GENERATION;
+        self.refresh_hot();
+        Some(pod)
+    }
+
+    /// Undoes the latest [`NodeInfo::add_pod_info`] of `pod` (searching
+    /// from the end, so pods added after others come off first).
+    pub fn remove_last_pod_info(&mut self, pod: &Arc<PodInfo>) {
+        let Some(i) = self.pods.iter().rposition(|p| Arc::ptr_eq(p, pod)) else {
+            return;
+        };
+        self.pods.remove(i);
+        self.requested.sub(&pod.requests);
+        self.non_zero_requested.sub(pod.non_zero);
+        for p in &pod.host_ports {
+            self.used_ports.remove(p);
+        }
+        for list in [
+            &mut self.pods_with_affinity,
+            &mut self.pods_with_required_anti_affinity,
+        ] {
+            if let Some(j) = list.iter().rposition(|p| Arc::ptr_eq(p, pod)) {
+                list.remove(j);
+            }
+        }
+        self.generation = DETACHED_GENERATION;
+        self.refresh_hot();
+    }
+}
+
 /// The node cache. See the module docs.
 #[derive(Debug, Default)]
 pub struct Cache {

@@ -27,10 +27,12 @@ use std::sync::Arc;
 
 use crate::cache::{Cache, NodeHot, NodeIdx, NodeInfo};
 use crate::framework::{
-    Code, CycleState, FilterPlugin, HotAccept, PreFilterResult, Profile, ScorePlugin, Status,
-    MAX_NODE_SCORE,
+    Code, CycleState, FilterPlugin, Handle, HotAccept, NodeToStatus, PostFilterResult,
+    PreFilterExtensions, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
+use crate::nominator::{nominator_key, Nominator};
+use crate::pdb::PdbList;
 use crate::rand::SplitMix64;
 
 /// Below this many nodes, all are evaluated (upstream `minFeasibleNodesToFind`).
@@ -100,6 +102,27 @@ pub struct FitError {
     pub reasons: HashMap<String, usize>,
     /// Per rejected node: the plugin and code that rejected it.
     pub node_statuses: Vec<(Box<str>, &'static str, Code)>,
+    /// What PostFilter (preemption) said and decided; None when no
+    /// PostFilter plugin ran. Boxed: most FitErrors have none.
+    pub post_filter: Option<Box<PostFilterOutcome>>,
+}
+
+/// The PostFilter plugins' outcome for a pod that fits nowhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostFilterOutcome {
+    /// Their message (e.g. `preemption: ...`), appended to the FitError
+    /// message as upstream does; None on success.
+    pub message: Option<String>,
+    /// What they decided: the nomination (empty node = clear it), the
+    /// victims to delete, the nominations to clear.
+    pub result: Option<PostFilterResult>,
+}
+
+impl FitError {
+    /// The PostFilter decision, if any.
+    pub fn post_filter_result(&self) -> Option<&PostFilterResult> {
+        self.post_filter.as_ref().and_then(|o| o.result.as_ref())
+    }
 }
 
 impl fmt::Display for FitError {
@@ -109,16 +132,20 @@ impl fmt::Display for FitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "0/{} nodes are available:", self.num_all_nodes)?;
         if let Some(m) = &self.pre_filter_msg {
-            return write!(f, " {m}.");
+            write!(f, " {m}.")?;
+        } else {
+            let mut entries: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect();
+            entries.sort();
+            if !entries.is_empty() {
+                write!(f, " {}.", entries.join(", "))?;
+            }
         }
-        let mut entries: Vec<String> = self
-            .reasons
-            .iter()
-            .map(|(r, n)| format!("{n} {r}"))
-            .collect();
-        entries.sort();
-        if !entries.is_empty() {
-            write!(f, " {}.", entries.join(", "))?;
+        if let Some(m) = self.post_filter.as_ref().and_then(|o| o.message.as_ref()) {
+            write!(f, " {m}.")?;
         }
         Ok(())
     }
@@ -168,6 +195,8 @@ struct Scratch {
     failed: Vec<(NodeIdx, Status)>,
     totals: Vec<i64>,
     scores: Vec<i64>,
+    /// PreFilter plugins that returned Skip for the current pod.
+    skipped: smallvec::SmallVec<[usize; 8]>,
 }
 
 /// The scheduler core: a node cache and one profile.
@@ -178,6 +207,8 @@ pub struct Scheduler {
     rng: SplitMix64,
     next_start_node_index: usize,
     scratch: Scratch,
+    nominator: Nominator,
+    pdbs: PdbList,
 }
 
 impl Scheduler {
@@ -190,6 +221,8 @@ impl Scheduler {
             opts,
             next_start_node_index: 0,
             scratch: Scratch::default(),
+            nominator: Nominator::default(),
+            pdbs: PdbList::default(),
         }
     }
 
@@ -239,7 +272,19 @@ impl Scheduler {
     pub fn schedule_one(&mut self, pod: &Arc<PodInfo>) -> Result<ScheduleResult, ScheduleError> {
         self.cache.prepare();
         let mut state = CycleState::new();
-        let result = self.schedule_pod(&mut state, pod)?;
+        self.scratch.skipped.clear();
+        let result = match self.schedule_pod(&mut state, pod) {
+            Ok(r) => r,
+            Err(ScheduleError::Fit(fit)) => {
+                return Err(ScheduleError::Fit(
+                    self.run_post_filter(&mut state, pod, fit),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.nominator.is_empty() {
+            self.nominator.remove(&nominator_key(pod));
+        }
         self.cache.add_pod(Arc::clone(pod), &result.node);
         let reserve = &self.profile.points[6];
         for (k, &i) in reserve.iter().enumerate() {
@@ -272,6 +317,8 @@ impl Scheduler {
             rng,
             next_start_node_index,
             scratch,
+            nominator,
+            pdbs,
         } = self;
         let cache: &Cache = cache;
         let num_all_nodes = cache.num_nodes();
@@ -283,6 +330,7 @@ impl Scheduler {
             pre_filter_msg,
             reasons: HashMap::new(),
             node_statuses: Vec::new(),
+            post_filter: None,
         };
 
         // PreFilter.
@@ -319,6 +367,7 @@ impl Scheduler {
                 Err(s) => return Err(plugin_error(p.name(), &s)),
             }
         }
+        scratch.skipped.clone_from(&skipped);
         let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
             .iter()
             .filter(|i| !skipped.contains(i))
@@ -343,6 +392,18 @@ impl Scheduler {
                 &restricted
             }
         };
+
+        // The nominated node first (upstream `evaluateNominatedNode`).
+        if let Some(node) = try_nominated_node(
+            cache, profile, &skipped, &filters, nominator, pdbs, state, pod,
+        )? {
+            return Ok(ScheduleResult {
+                node,
+                evaluated_nodes: 1,
+                feasible_nodes: 1,
+                scores: None,
+            });
+        }
 
         // Filter, from the round-robin start, until enough feasible nodes.
         let n = nodes.len();
@@ -374,10 +435,36 @@ impl Scheduler {
                 }
             }
             let start = *next_start_node_index % n;
+            let has_nominated = !nominator.is_empty();
             // Two plain slice loops (the walk wraps around once).
             'walk: for part in [&nodes[start..], &nodes[..start]] {
                 'nodes: for &idx in part {
                     let h = cache.hot(idx);
+                    // A node with nominated pods to yield to is filtered
+                    // twice (upstream's RunFilterPluginsWithNominatedPods);
+                    // the hot block does not know those pods, so this
+                    // comes before the shortcut.
+                    if has_nominated {
+                        let info = cache.info(idx);
+                        if let Some(r) = filter_with_nominated_pods(
+                            cache, profile, &skipped, &filters, nominator, pdbs, state, pod, info,
+                        ) {
+                            match r {
+                                Ok(()) => {
+                                    infos.push(info);
+                                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                                    if infos.len() == to_find {
+                                        break 'walk;
+                                    }
+                                }
+                                Err(s) if s.code == Code::Error => {
+                                    return Err(plugin_error(s.plugin, &s))
+                                }
+                                Err(s) => scratch.failed.push((idx, s)),
+                            }
+                            continue 'nodes;
+                        }
+                    }
                     let to_run = if fast.holds(h) {
                         if rest.is_empty() {
                             // Feasible without touching the info itself.
@@ -542,5 +629,233 @@ impl Scheduler {
             feasible_nodes: f,
             scores,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Preemption and nominated pods (additions to the loop above).
+
+/// The AddPod/RemovePod extensions of the PreFilter plugins not skipped for
+/// the pod, in order.
+fn pre_filter_extensions<'p>(
+    profile: &'p Profile,
+    skipped: &[usize],
+) -> smallvec::SmallVec<[(&'static str, &'p dyn PreFilterExtensions); 4]> {
+    profile.points[2]
+        .iter()
+        .filter(|i| !skipped.contains(i))
+        .filter_map(|&i| {
+            let p = &profile.plugins[i];
+            p.as_pre_filter()
+                .and_then(|pf| pf.pre_filter_extensions())
+                .map(|e| (p.name(), e))
+        })
+        .collect()
+}
+
+/// Filters `info` counting the pods nominated there with priority ≥ the
+/// pod's (upstream `RunFilterPluginsWithNominatedPods`); None when there
+/// are none (the caller then runs the filters itself, the common case).
+#[allow(clippy::too_many_arguments)]
+fn filter_with_nominated_pods(
+    cache: &Cache,
+    profile: &Profile,
+    skipped: &[usize],
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    nominator: &Nominator,
+    pdbs: &PdbList,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    info: &NodeInfo,
+) -> Option<Result<(), Status>> {
+    if nominator.is_empty() || nominator.pods_for_node(info.name()).is_empty() {
+        return None;
+    }
+    let extensions = pre_filter_extensions(profile, skipped);
+    let h = Handle {
+        snapshot: cache,
+        filters,
+        extensions: &extensions,
+        nominator,
+        pdbs,
+    };
+    h.nominated_pods_to_yield_to(pod, info.name()).next()?;
+    Some(h.run_filters_with_nominated_pods(state, pod, info))
+}
+
+/// Upstream `evaluateNominatedNode`: when the pod has
+/// `status.nominatedNodeName` and that node passes the filters (with
+/// nominated pods), it is chosen without scoring. A filter error is
+/// returned; a rejection falls back to the full pass (None).
+#[allow(clippy::too_many_arguments)]
+fn try_nominated_node(
+    cache: &Cache,
+    profile: &Profile,
+    skipped: &[usize],
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    nominator: &Nominator,
+    pdbs: &PdbList,
+    state: &mut CycleState,
+    pod: &PodInfo,
+) -> Result<Option<Box<str>>, ScheduleError> {
+    if pod.nominated_node_name.is_empty() {
+        return Ok(None);
+    }
+    let Some(idx) = cache.index_of(&pod.nominated_node_name) else {
+        return Ok(None);
+    };
+    let info = cache.info(idx);
+    let r = match filter_with_nominated_pods(
+        cache, profile, skipped, filters, nominator, pdbs, state, pod, info,
+    ) {
+        Some(r) => r,
+        None => filters
+            .iter()
+            .try_for_each(|&(name, f)| f.filter(state, pod, info).map_err(|s| s.with_plugin(name))),
+    };
+    match r {
+        Ok(()) => Ok(Some(info.name().into())),
+        Err(s) if s.code == Code::Error => Err(plugin_error(s.plugin, &s)),
+        Err(_) => Ok(None),
+    }
+}
+
+impl Scheduler {
+    /// Upstream `RunPostFilterPlugins` after a FitError: the plugins run in
+    /// order until one succeeds, returns `UnschedulableAndUnresolvable` or
+    /// fails; their message and result go into the returned FitError. A
+    /// result's nomination is applied to the nominator at once (the next
+    /// pods of a batch see it), and cleared nominations are dropped.
+    fn run_post_filter(
+        &mut self,
+        state: &mut CycleState,
+        pod: &Arc<PodInfo>,
+        mut fit: FitError,
+    ) -> FitError {
+        if self.profile.points[7].is_empty() {
+            return fit;
+        }
+        let Self {
+            cache,
+            profile,
+            rng,
+            scratch,
+            nominator,
+            pdbs,
+            ..
+        } = self;
+        let cache: &Cache = cache;
+        // Node statuses: PreFilter rejections (all UnschedulableAndUnresolvable
+        // for the in-tree plugins) leave every node absent; otherwise the
+        // evaluated nodes, the others (outside PreFilter's set) absent.
+        let statuses = if fit.pre_filter_msg.is_some() {
+            NodeToStatus::new([], Code::UnschedulableAndUnresolvable)
+        } else {
+            NodeToStatus::new(
+                scratch.failed.iter().map(|(i, s)| (*i, s.code)),
+                Code::UnschedulableAndUnresolvable,
+            )
+        };
+        let skipped = scratch.skipped.clone();
+        let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
+            .iter()
+            .filter(|i| !skipped.contains(i))
+            .filter_map(|&i| {
+                profile.plugins[i]
+                    .as_filter()
+                    .map(|f| (profile.plugins[i].name(), f))
+            })
+            .collect();
+        let extensions = pre_filter_extensions(profile, &skipped);
+        let h = Handle {
+            snapshot: cache,
+            filters: &filters,
+            extensions: &extensions,
+            nominator,
+            pdbs,
+        };
+        let mut result: Option<PostFilterResult> = None;
+        let mut reasons: Vec<String> = Vec::new();
+        let mut outcome: Option<Result<(), Status>> = None;
+        for &i in &profile.points[7] {
+            let p = &profile.plugins[i];
+            let Some(pf) = p.as_post_filter() else {
+                continue;
+            };
+            let (r, s) = pf.post_filter(&h, rng, state, pod, &statuses);
+            match s {
+                Ok(()) => {
+                    result = r;
+                    outcome = Some(Ok(()));
+                    break;
+                }
+                Err(s) if s.code == Code::UnschedulableAndUnresolvable || s.code == Code::Error => {
+                    if s.code != Code::Error {
+                        result = r;
+                    }
+                    outcome = Some(Err(s));
+                    break;
+                }
+                Err(s) => {
+                    if r.is_some() {
+                        result = r;
+                    }
+                    reasons.extend(s.reasons.iter().map(|r| r.to_string()));
+                }
+            }
+        }
+        let msg = match outcome {
+            Some(Ok(())) => String::new(),
+            Some(Err(s)) => s.message(),
+            None => reasons.join(", "),
+        };
+        let message = (!msg.is_empty()).then_some(msg);
+        if let Some(r) = &result {
+            let key = nominator_key(pod);
+            if r.nominated_node.is_empty() {
+                nominator.remove(&key);
+            } else {
+                nominator.add(Arc::clone(pod), &r.nominated_node);
+            }
+            for c in &r.cleared_nominations {
+                nominator.remove(&nominator_key(c));
+            }
+        }
+        fit.post_filter = Some(Box::new(PostFilterOutcome { message, result }));
+        fit
+    }
+
+    /// The nominated pods.
+    pub fn nominator(&self) -> &Nominator {
+        &self.nominator
+    }
+
+    /// Records `pod`'s `status.nominatedNodeName` (an empty one removes the
+    /// nomination), as upstream's nominator follows pending pods. A pod
+    /// this scheduler nominated keeps its nomination when `pod` has none
+    /// and `had_nomination` is false (a stale update, as upstream's
+    /// `UpdateNominatedPod`).
+    pub fn set_nominated_pod(&mut self, pod: Arc<PodInfo>, had_nomination: bool) {
+        let node = pod.nominated_node_name.clone();
+        if node.is_empty() && !had_nomination {
+            return;
+        }
+        self.nominator.add(pod, &node);
+    }
+
+    /// Drops the nomination of `namespace/name` (the pod was deleted or
+    /// bound); returns the node it was nominated to.
+    pub fn remove_nominated_pod(&mut self, key: &str) -> Option<Box<str>> {
+        self.nominator.remove(key)
+    }
+
+    /// The PodDisruptionBudgets preemption respects.
+    pub fn pdbs(&self) -> &PdbList {
+        &self.pdbs
+    }
+
+    /// The PodDisruptionBudgets, for add/update/remove.
+    pub fn pdbs_mut(&mut self) -> &mut PdbList {
+        &mut self.pdbs
     }
 }

@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 use std::marker::PhantomData;
 
-use super::cycle_state::CycleState;
+use super::cycle_state::{CycleState, StateData};
 use super::status::Status;
 use crate::cache::{Cache, NodeHot, NodeInfo};
 use crate::model::{Node, PodInfo};
@@ -55,6 +55,10 @@ pub trait Plugin: Send + Sync {
     }
     /// The Reserve point, if implemented.
     fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+    /// The PostFilter point, if implemented.
+    fn as_post_filter(&self) -> Option<&dyn super::handle::PostFilterPlugin> {
         None
     }
 }
@@ -153,6 +157,15 @@ pub trait PreFilterExtensions {
         pod_to_remove: &PodInfo,
         node: &NodeInfo,
     ) -> Result<(), Status>;
+    /// A copy of the plugin's PreFilter state in `state` (None when it has
+    /// none), for [`PreFilterExtensions::restore_state`] after a dry run
+    /// (upstream clones the CycleState for preemption and nominated pods).
+    /// Default: None (the plugin's AddPod/RemovePod change nothing).
+    fn save_state(&self, _state: &CycleState) -> Option<Box<dyn StateData>> {
+        None
+    }
+    /// Puts back what [`PreFilterExtensions::save_state`] returned.
+    fn restore_state(&self, _state: &mut CycleState, _saved: Box<dyn StateData>) {}
 }
 
 /// PreFilter state that follows a pod being added to (`delta` 1) or removed
@@ -193,7 +206,7 @@ impl<S> StateDelta<S> {
     }
 }
 
-impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
+impl<S: PodDeltaState + Clone + Send + Sync> PreFilterExtensions for StateDelta<S> {
     fn add_pod(
         &self,
         state: &mut CycleState,
@@ -214,6 +227,16 @@ impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
     ) -> Result<(), Status> {
         self.apply(state, pod, pod_to_remove, node, -1);
         Ok(())
+    }
+
+    fn save_state(&self, state: &CycleState) -> Option<Box<dyn StateData>> {
+        state
+            .read::<S>(self.key)
+            .map(|s| Box::new(s.clone()) as Box<dyn StateData>)
+    }
+
+    fn restore_state(&self, state: &mut CycleState, saved: Box<dyn StateData>) {
+        state.write_boxed(self.key, saved);
     }
 }
 
