@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::label_ids::{LabelInterner, NodeLabelIds};
 use crate::model::{
     raw::RawMeta, DecodeError, HostPort, Labels, Node, NonZero, PodInfo, Resource, BIND_ALL_HOST_IP,
 };
@@ -147,6 +148,8 @@ pub struct NodeInfo {
     used_ports: HostPortInfo,
     /// Bumped on every change of this node's info (cache-wide counter value).
     pub generation: u64,
+    /// The node's labels as interned ids (empty without a node object).
+    label_ids: NodeLabelIds,
 }
 
 impl NodeInfo {
@@ -166,6 +169,7 @@ impl NodeInfo {
             used_ports: HostPortInfo::default(),
             images: Vec::new(),
             generation: 0,
+            label_ids: NodeLabelIds::default(),
         }
     }
 
@@ -234,6 +238,14 @@ impl NodeInfo {
     /// removed node).
     pub fn is_present(&self) -> bool {
         self.present
+    }
+
+    /// The node's labels as ids of the cache's [`Cache::label_interner`]
+    /// (upstream has no such thing: it is what lets topology plugins find a
+    /// node's domain without string compares).
+    #[inline]
+    pub fn label_ids(&self) -> &NodeLabelIds {
+        &self.label_ids
     }
 
     /// Host ports in use.
@@ -353,6 +365,8 @@ pub struct Cache {
     nodes_with_required_anti_affinity: BTreeSet<NodeIdx>,
     /// Namespace name → labels (for namespace selectors).
     namespaces: HashMap<Box<str>, Labels>,
+    /// Interned node labels (shared with cycle states that look names up).
+    label_interner: Arc<LabelInterner>,
 }
 
 impl Cache {
@@ -440,8 +454,13 @@ impl Cache {
             }
         }
         ids.sort_unstable();
+        let label_ids = match self.label_interner.ids_of(&node.labels) {
+            Some(l) => l,
+            None => Arc::make_mut(&mut self.label_interner).intern(&node.labels),
+        };
         {
             let info = self.info_mut(idx);
+            info.label_ids = label_ids;
             info.node = node;
             info.present = true;
             info.images = ids;
@@ -470,6 +489,7 @@ impl Cache {
         {
             let info = self.info_mut(idx);
             info.present = false;
+            info.label_ids = NodeLabelIds::default();
             info.node = Node {
                 name: name.into(),
                 ..Node::default()
@@ -720,6 +740,14 @@ impl Cache {
     /// Every known namespace with its labels (arbitrary order).
     pub fn namespaces(&self) -> impl Iterator<Item = (&str, &Labels)> + '_ {
         self.namespaces.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The interned node labels ([`NodeInfo::label_ids`] are its ids). A
+    /// cycle state may keep a clone of the `Arc` to map ids back to names;
+    /// the cache copies the interner on its next new label pair while one is
+    /// held (ids stay the same).
+    pub fn label_interner(&self) -> &Arc<LabelInterner> {
+        &self.label_interner
     }
 
     /// The interned id of an image name, if some node ever reported it.

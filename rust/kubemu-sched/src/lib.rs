@@ -16,6 +16,7 @@
 pub mod cache;
 pub mod engine;
 pub mod framework;
+pub mod label_ids;
 pub mod model;
 pub mod nominator;
 pub mod pdb;

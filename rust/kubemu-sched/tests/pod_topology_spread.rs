@@ -469,3 +469,44 @@ fn engine_zone_spread_of_nine_pods_is_even() {
     assert_eq!(per_zone["b"], 3);
     assert_eq!(per_zone["c"], 3);
 }
+
+/// One plugin instance over cycles: counts follow pods added to and removed
+/// from the cache between cycles (the per-node count memo re-counts changed
+/// nodes), and a second cache with the same node names is not confused with
+/// the first.
+#[test]
+fn prefilter_counts_follow_cache_changes_across_cycles_and_caches() {
+    let pl = PodTopologySpread::default();
+    let nodes = [
+        znode("n1", Some("a")),
+        znode("n2", Some("b")),
+        znode("n3", Some("c")),
+    ];
+    let p = spread("p", json!([zone_constraint(1, "DoNotSchedule", json!({}))]));
+    let counts = |c: &Cache| {
+        let mut state = CycleState::new();
+        pl.as_pre_filter()
+            .unwrap()
+            .pre_filter(&mut state, &p, c)
+            .unwrap();
+        let s = pod_topology_spread::pre_filter_state(&state).unwrap();
+        (
+            ["a", "b", "c"].map(|z| s.counts[0].get(z)),
+            s.min_match_num(0),
+        )
+    };
+    let mut c = cluster(&nodes, &[("n1", 2), ("n2", 1), ("n3", 1)]);
+    assert_eq!(counts(&c), ([2, 1, 1], 1));
+    c.add_pod(pod(&lpod("extra", json!({"app": "x"}))), "n3");
+    assert_eq!(counts(&c), ([2, 1, 2], 1));
+    let victim = c.info(c.index_of("n2").unwrap()).pods()[0].key();
+    assert!(c.remove_pod(&victim));
+    assert_eq!(counts(&c), ([2, 0, 2], 0));
+    // A pod that does not match changes the node, not its count.
+    c.add_pod(pod(&lpod("other", json!({"app": "y"}))), "n2");
+    assert_eq!(counts(&c), ([2, 0, 2], 0));
+    // Another cache, same node names and slots, different pods.
+    let d = cluster(&nodes, &[("n2", 3)]);
+    assert_eq!(counts(&d), ([0, 3, 0], 0));
+    assert_eq!(counts(&c), ([2, 0, 2], 0));
+}

@@ -30,7 +30,12 @@
 //!   pairs. `Skip` when nothing was counted.
 //! - NormalizeScore: `int64(100·(s − min)/(max − min))` (float), min and max
 //!   over the feasible nodes; all 0 when max = min.
+//!
+//! Cost: PreFilter's counts are keyed by interned (key, value) ids
+//! ([`NodeInfo::label_ids`]) in an Fx-hashed map, so counting and Filter's
+//! per-node checks hash two integers instead of strings.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -42,6 +47,7 @@ use crate::framework::{
     PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, StateDelta, Status,
     MAX_NODE_SCORE,
 };
+use crate::label_ids::{FxHashMap, LabelInterner, LabelKeyId, LabelValueId, NodeLabelIds};
 use crate::model::{AffinityTerm, LabelSelector, Labels, Node, PodInfo, WeightedAffinityTerm};
 
 pub use super::names::INTER_POD_AFFINITY as NAME;
@@ -106,23 +112,77 @@ impl InterPodAffinity {
     }
 }
 
-/// Counts per topology pair: key → value → count (zero entries removed).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyCounts(HashMap<Box<str>, HashMap<Box<str>, i64>>);
+/// Counts per topology pair (key, value), zero entries removed. Pairs are
+/// kept as ids of the cache's [`LabelInterner`] (a node of the cache has all
+/// its pairs interned); a pair it does not know (a node outside the cache)
+/// is kept by name.
+#[derive(Clone, Debug, Default)]
+pub struct TopologyCounts {
+    labels: Arc<LabelInterner>,
+    ids: FxHashMap<u64, i64>,
+    names: HashMap<(Box<str>, Box<str>), i64>,
+}
+
+#[inline]
+fn pair(key: LabelKeyId, value: LabelValueId) -> u64 {
+    (u64::from(key) << 32) | u64::from(value)
+}
+
+#[inline]
+fn add_entry<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
+    map: &mut HashMap<K, i64, S>,
+    k: K,
+    delta: i64,
+) {
+    match map.entry(k) {
+        Entry::Occupied(mut e) => {
+            *e.get_mut() += delta;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
+        Entry::Vacant(e) => {
+            if delta != 0 {
+                e.insert(delta);
+            }
+        }
+    }
+}
 
 impl TopologyCounts {
+    /// No counts; names are looked up in `labels`.
+    pub fn new(labels: &Arc<LabelInterner>) -> Self {
+        Self {
+            labels: Arc::clone(labels),
+            ..Self::default()
+        }
+    }
+
     /// The count of `(key, value)`.
     pub fn get(&self, key: &str, value: &str) -> i64 {
-        self.0
-            .get(key)
-            .and_then(|m| m.get(value))
-            .copied()
-            .unwrap_or(0)
+        match self
+            .labels
+            .key(key)
+            .and_then(|k| Some(pair(k, self.labels.value(k, value)?)))
+        {
+            Some(p) => self.ids.get(&p).copied().unwrap_or(0),
+            None => self
+                .names
+                .get(&(key.into(), value.into()))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// The count of the pair of ids.
+    #[inline]
+    fn get_ids(&self, key: LabelKeyId, value: LabelValueId) -> i64 {
+        self.ids.get(&pair(key, value)).copied().unwrap_or(0)
     }
 
     /// True when no pair has a non-zero count.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ids.is_empty() && self.names.is_empty()
     }
 
     /// Adds `delta` to the pair of `node`'s value of `key`, if it has the key.
@@ -130,14 +190,22 @@ impl TopologyCounts {
         let Some(v) = node.labels.get(key) else {
             return;
         };
-        let inner = self.0.entry(key.into()).or_default();
-        let e = inner.entry(v.into()).or_insert(0);
-        *e += delta;
-        if *e == 0 {
-            inner.remove(v);
-            if inner.is_empty() {
-                self.0.remove(key);
-            }
+        match self
+            .labels
+            .key(key)
+            .and_then(|k| Some(pair(k, self.labels.value(k, v)?)))
+        {
+            Some(p) => add_entry(&mut self.ids, p, delta),
+            None => add_entry(&mut self.names, (key.into(), v.into()), delta),
+        }
+    }
+
+    /// [`TopologyCounts::update`] for a cache node, by ids (`key` None: no
+    /// node has the key).
+    #[inline]
+    fn update_ids(&mut self, node: &NodeLabelIds, key: Option<LabelKeyId>, delta: i64) {
+        if let Some(v) = key.and_then(|k| node.get(k).map(|v| pair(k, v))) {
+            add_entry(&mut self.ids, v, delta);
         }
     }
 
@@ -228,46 +296,76 @@ pub struct PreFilterState {
     pub anti_affinity_counts: TopologyCounts,
     required_affinity: Vec<AffinityTerm>,
     required_anti_affinity: Vec<AffinityTerm>,
+    /// The key ids of `required_affinity` / `required_anti_affinity` (None:
+    /// no node has the key).
+    affinity_keys: Vec<Option<LabelKeyId>>,
+    anti_affinity_keys: Vec<Option<LabelKeyId>>,
     /// The incoming pod matches all its own affinity terms.
     self_match: bool,
     namespace_labels: Labels,
 }
 
 impl PreFilterState {
-    fn satisfies_pod_affinity(&self, node: &Node) -> bool {
+    fn satisfies_pod_affinity(&self, node: &NodeInfo) -> bool {
+        let ids = node.label_ids();
         let mut pods_exist = true;
-        for t in &self.required_affinity {
-            match node.labels.get(&t.topology_key) {
-                Some(v) => {
-                    if self.affinity_counts.get(&t.topology_key, v) <= 0 {
+        for (t, k) in self.required_affinity.iter().zip(&self.affinity_keys) {
+            match k.and_then(|k| Some((k, ids.get(k)?))) {
+                Some((k, v)) => {
+                    if self.affinity_counts.get_ids(k, v) <= 0 {
                         pods_exist = false;
                     }
                 }
-                None => return false,
+                // Not by ids (a cache node lacks the key): by name.
+                None => match node.node().labels.get(&t.topology_key) {
+                    Some(v) => {
+                        if self.affinity_counts.get(&t.topology_key, v) <= 0 {
+                            pods_exist = false;
+                        }
+                    }
+                    None => return false,
+                },
             }
         }
         pods_exist || (self.affinity_counts.is_empty() && self.self_match)
     }
 
-    fn satisfies_pod_anti_affinity(&self, node: &Node) -> bool {
-        if self.anti_affinity_counts.is_empty() {
+    fn satisfies_pod_anti_affinity(&self, node: &NodeInfo) -> bool {
+        let counts = &self.anti_affinity_counts;
+        if counts.is_empty() {
             return true;
         }
-        !self.required_anti_affinity.iter().any(|t| {
-            node.labels
-                .get(&t.topology_key)
-                .is_some_and(|v| self.anti_affinity_counts.get(&t.topology_key, v) > 0)
-        })
+        let ids = node.label_ids();
+        let by_name = !counts.names.is_empty();
+        !self
+            .required_anti_affinity
+            .iter()
+            .zip(&self.anti_affinity_keys)
+            .any(|(t, k)| {
+                k.and_then(|k| Some(counts.get_ids(k, ids.get(k)?) > 0))
+                    .unwrap_or(false)
+                    || (by_name
+                        && node
+                            .node()
+                            .labels
+                            .get(&t.topology_key)
+                            .is_some_and(|v| counts.get(&t.topology_key, v) > 0))
+            })
     }
 
-    fn satisfies_existing_pods_anti_affinity(&self, node: &Node) -> bool {
-        if self.existing_anti_affinity_counts.is_empty() {
+    fn satisfies_existing_pods_anti_affinity(&self, node: &NodeInfo) -> bool {
+        let counts = &self.existing_anti_affinity_counts;
+        if counts.is_empty() {
             return true;
         }
-        !node
-            .labels
+        if node
+            .label_ids()
             .iter()
-            .any(|(k, v)| self.existing_anti_affinity_counts.get(k, v) > 0)
+            .any(|(k, v)| counts.get_ids(k, v) > 0)
+        {
+            return false;
+        }
+        counts.names.is_empty() || !node.node().labels.iter().any(|(k, v)| counts.get(k, v) > 0)
     }
 }
 
@@ -303,16 +401,16 @@ impl PreFilterPlugin for InterPodAffinity {
         let ns_labels = snap
             .namespace_labels(&pod.namespace)
             .unwrap_or(&EMPTY_LABELS);
-        let mut existing = TopologyCounts::default();
+        let labels = snap.label_interner();
+        let mut existing = TopologyCounts::new(labels);
         for info in snap.nodes_with_pods_with_required_anti_affinity() {
+            let ids = info.label_ids();
             for ep in info.pods_with_required_anti_affinity() {
-                existing.update_with_anti_affinity_terms(
-                    &ep.affinity_terms().required_anti_affinity,
-                    pod,
-                    ns_labels,
-                    info.node(),
-                    1,
-                );
+                for t in &ep.affinity_terms().required_anti_affinity {
+                    if t.matches(&pod.namespace, &pod.labels, ns_labels) {
+                        existing.update_ids(ids, labels.key(&t.topology_key), 1);
+                    }
+                }
             }
         }
         if existing.is_empty()
@@ -331,20 +429,34 @@ impl PreFilterPlugin for InterPodAffinity {
             .iter()
             .map(|t| resolve_term(t, snap))
             .collect();
-        let mut affinity = TopologyCounts::default();
-        let mut anti = TopologyCounts::default();
+        let affinity_keys: Vec<Option<LabelKeyId>> = required_affinity
+            .iter()
+            .map(|t| labels.key(&t.topology_key))
+            .collect();
+        let anti_affinity_keys: Vec<Option<LabelKeyId>> = required_anti_affinity
+            .iter()
+            .map(|t| labels.key(&t.topology_key))
+            .collect();
+        let mut affinity = TopologyCounts::new(labels);
+        let mut anti = TopologyCounts::new(labels);
         if !required_affinity.is_empty() || !required_anti_affinity.is_empty() {
             for &idx in snap.order() {
                 let info = snap.info(idx);
+                if info.hot().num_pods == 0 {
+                    continue;
+                }
+                let ids = info.label_ids();
                 for ep in info.pods() {
-                    affinity.update_with_affinity_terms(&required_affinity, ep, info.node(), 1);
-                    anti.update_with_anti_affinity_terms(
-                        &required_anti_affinity,
-                        ep,
-                        &EMPTY_LABELS,
-                        info.node(),
-                        1,
-                    );
+                    if pod_matches_all_affinity_terms(&required_affinity, ep) {
+                        for &k in &affinity_keys {
+                            affinity.update_ids(ids, k, 1);
+                        }
+                    }
+                    for (t, &k) in required_anti_affinity.iter().zip(&anti_affinity_keys) {
+                        if t.matches(&ep.namespace, &ep.labels, &EMPTY_LABELS) {
+                            anti.update_ids(ids, k, 1);
+                        }
+                    }
                 }
             }
         }
@@ -357,6 +469,8 @@ impl PreFilterPlugin for InterPodAffinity {
                 anti_affinity_counts: anti,
                 required_affinity,
                 required_anti_affinity,
+                affinity_keys,
+                anti_affinity_keys,
                 self_match,
                 namespace_labels: ns_labels.clone(),
             },
@@ -408,7 +522,7 @@ impl FilterPlugin for InterPodAffinity {
         let s = state
             .read::<PreFilterState>(PRE_FILTER_STATE_KEY)
             .ok_or_else(|| Status::error("InterPodAffinity: PreFilter state missing"))?;
-        let n = node.node();
+        let n = node;
         if !s.satisfies_pod_affinity(n) {
             return Err(Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH));
         }

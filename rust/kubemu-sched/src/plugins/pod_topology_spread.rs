@@ -28,19 +28,25 @@
 //! Determinism: domains are recorded in node order (the cache's zone
 //! round-robin order), and the critical paths are computed in that order, so
 //! incremental updates give the same result on every run.
+//!
+//! Cost: a node's domain is its interned value id
+//! ([`NodeInfo::label_ids`]), and counts per domain are arrays indexed by
+//! it, so PreFilter/PreScore are one walk over the nodes (integer compares)
+//! plus the selector match of each pod on a node that has pods; Filter and
+//! Score look a node's count up by index.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use serde::Deserialize;
 
 use super::helper::{has_untolerated_do_not_schedule_taint, pod_matches_node_affinity};
-use crate::cache::NodeInfo;
+use crate::cache::{NodeIdx, NodeInfo, DETACHED_GENERATION};
 use crate::framework::{
     ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PodDeltaState, PreFilterExtensions,
     PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, Snapshot, StateDelta, Status,
     MAX_NODE_SCORE,
 };
+use crate::label_ids::{LabelInterner, LabelKeyId, LabelValueId, NodeLabelIds};
 use crate::model::{
     LabelSelector, Labels, Node, PodInfo, TopologySpreadConstraint, WhenUnsatisfiable,
 };
@@ -97,10 +103,115 @@ pub struct PodTopologySpreadArgs {
 }
 
 /// The plugin.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct PodTopologySpread {
     defaults: Vec<(i32, Box<str>, WhenUnsatisfiable)>,
     system_defaulted: bool,
+    memo: Mutex<MatchMemo>,
+}
+
+impl Clone for PodTopologySpread {
+    /// A copy with an empty [`MatchMemo`].
+    fn clone(&self) -> Self {
+        Self {
+            defaults: self.defaults.clone(),
+            system_defaulted: self.system_defaulted,
+            memo: Mutex::default(),
+        }
+    }
+}
+
+/// How many (namespace, selector) pairs [`MatchMemo`] keeps.
+const MEMO_ENTRIES: usize = 4;
+
+/// The number of matching pods per node slot for the (namespace, selector)
+/// pairs of recent cycles, so PreFilter/PreScore re-count only the nodes
+/// that changed since (a node info's `generation` changes with every change
+/// of it in the cache, and is never reused by another content of the slot).
+/// Valid for one cache: the cache is recognised by its label interner's
+/// allocation, which the `Weak` keeps from being reused; a different
+/// interner (another cache, or this one after a new label pair) clears it.
+#[derive(Debug, Default)]
+struct MatchMemo {
+    cache: Weak<LabelInterner>,
+    tick: u64,
+    entries: Vec<MemoEntry>,
+}
+
+#[derive(Debug)]
+struct MemoEntry {
+    namespace: Box<str>,
+    selector: LabelSelector,
+    last_used: u64,
+    /// Per slot: (generation of the node info when counted, count);
+    /// `DETACHED_GENERATION` when not counted.
+    per_slot: Vec<(u64, i64)>,
+}
+
+impl MatchMemo {
+    /// Starts a cycle on the cache of `labels` (clearing counts of another).
+    fn begin(&mut self, labels: &Arc<LabelInterner>) {
+        if !std::ptr::eq(self.cache.as_ptr(), Arc::as_ptr(labels)) {
+            self.cache = Arc::downgrade(labels);
+            self.entries.clear();
+        }
+        self.tick += 1;
+    }
+
+    /// The entry of (`namespace`, `selector`), made (replacing the least
+    /// recently used one) when missing.
+    fn entry(&mut self, namespace: &str, selector: &LabelSelector) -> usize {
+        let tick = self.tick;
+        let i = match self
+            .entries
+            .iter()
+            .position(|e| *e.namespace == *namespace && e.selector == *selector)
+        {
+            Some(i) => i,
+            None => {
+                let e = MemoEntry {
+                    namespace: namespace.into(),
+                    selector: selector.clone(),
+                    last_used: tick,
+                    per_slot: Vec::new(),
+                };
+                if self.entries.len() < MEMO_ENTRIES {
+                    self.entries.push(e);
+                    self.entries.len() - 1
+                } else {
+                    let (i, _) = self
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, e)| e.last_used)
+                        .expect("entries");
+                    self.entries[i] = e;
+                    i
+                }
+            }
+        };
+        self.entries[i].last_used = tick;
+        i
+    }
+
+    /// [`count_on_node`] of the cache node `info` at slot `idx` for entry
+    /// `e`, re-counted only when the node changed since it was counted.
+    #[inline]
+    fn count(&mut self, e: usize, idx: NodeIdx, info: &NodeInfo) -> i64 {
+        let e = &mut self.entries[e];
+        let i = idx as usize;
+        if e.per_slot.len() <= i {
+            e.per_slot.resize(i + 1, (DETACHED_GENERATION, 0));
+        }
+        let slot = &mut e.per_slot[i];
+        if slot.0 != info.generation || info.generation == DETACHED_GENERATION {
+            *slot = (
+                info.generation,
+                count_on_node(info, &e.selector, &e.namespace),
+            );
+        }
+        slot.1
+    }
 }
 
 impl Default for PodTopologySpread {
@@ -178,6 +289,7 @@ impl PodTopologySpread {
         Ok(Self {
             defaults,
             system_defaulted: system,
+            memo: Mutex::default(),
         })
     }
 
@@ -262,6 +374,43 @@ fn node_included(c: &TopologySpreadConstraint, pod: &PodInfo, node: &Node) -> bo
         && (!c.honor_node_taints || !has_untolerated_do_not_schedule_taint(pod, node))
 }
 
+/// [`node_included`] for a cache node, skipping the checks that cannot
+/// fail: node affinity when the pod has neither `nodeSelector` nor required
+/// node affinity (`no_affinity`), taints when the node has none.
+#[inline]
+fn info_included(
+    c: &TopologySpreadConstraint,
+    pod: &PodInfo,
+    info: &NodeInfo,
+    no_affinity: bool,
+) -> bool {
+    (!c.honor_node_affinity || no_affinity || pod_matches_node_affinity(pod, info.node()))
+        && (!c.honor_node_taints
+            || !info.hot().has_taints
+            || !has_untolerated_do_not_schedule_taint(pod, info.node()))
+}
+
+/// The pod has no `nodeSelector` and no required node affinity (every node
+/// passes the node-affinity inclusion policy).
+fn no_node_affinity(pod: &PodInfo) -> bool {
+    pod.node_selector.is_empty() && pod.required_affinity.is_none()
+}
+
+/// [`node_has_all_keys`] on label ids: every constraint's key is on the node.
+#[inline]
+fn ids_have_all_keys(ids: &NodeLabelIds, counts: &[DomainCounts]) -> bool {
+    counts.iter().all(|d| d.node_value(ids).is_some())
+}
+
+/// [`count_pods_match_selector`] of a cache node (no walk for a node without pods).
+#[inline]
+fn count_on_node(info: &NodeInfo, selector: &LabelSelector, namespace: &str) -> i64 {
+    if info.hot().num_pods == 0 {
+        return 0;
+    }
+    count_pods_match_selector(info.pods(), selector, namespace)
+}
+
 /// Upstream `countPodsMatchSelector`: pods of `namespace`, not terminating,
 /// whose labels match.
 pub fn count_pods_match_selector(
@@ -270,77 +419,169 @@ pub fn count_pods_match_selector(
     namespace: &str,
 ) -> i64 {
     pods.iter()
-        .filter(|p| !p.terminating && *p.namespace == *namespace && selector.matches(&p.labels))
+        // Labels first: most pods fail the selector without a string compare
+        // (an empty label set), while the namespace compare always costs one.
+        .filter(|p| !p.terminating && selector.matches(&p.labels) && *p.namespace == *namespace)
         .count() as i64
 }
 
 /// Matching-pod counts per domain of one constraint, in first-seen order.
+///
+/// Domains are the constraint key's value ids of the cache's
+/// [`LabelInterner`] (a value no node reported gets a local id above them),
+/// so counting is array indexing; the `&str` methods map names to ids.
 #[derive(Clone, Debug, Default)]
 pub struct DomainCounts {
-    index: HashMap<Box<str>, usize>,
-    values: Vec<(Box<str>, i64)>,
+    labels: Arc<LabelInterner>,
+    key: Option<LabelKeyId>,
+    /// Value ids of `key` in the interner (local ids start here).
+    interned: u32,
+    /// Names of the local ids.
+    extra: Vec<Box<str>>,
+    /// Count per id, [`UNSEEN`] for a domain not recorded.
+    by_id: Vec<i64>,
+    /// Recorded ids in first-seen order.
+    order: Vec<LabelValueId>,
 }
 
+/// [`DomainCounts::by_id`] of a domain not recorded.
+const UNSEEN: i64 = i64::MIN;
+
 impl DomainCounts {
+    /// Empty counts for domains of `key` (looked up in `labels`).
+    pub fn new(labels: &Arc<LabelInterner>, key: &str) -> Self {
+        let key = labels.key(key);
+        let interned = key.map_or(0, |k| labels.num_values(k)) as u32;
+        Self {
+            labels: Arc::clone(labels),
+            key,
+            interned,
+            extra: Vec::new(),
+            by_id: vec![UNSEEN; interned as usize],
+            order: Vec::new(),
+        }
+    }
+
+    /// The key's id, None when no node ever had the key.
+    #[inline]
+    fn key_id(&self) -> Option<LabelKeyId> {
+        self.key
+    }
+
+    /// The domain id of a node from its label ids (None without the key).
+    #[inline]
+    fn node_value(&self, ids: &NodeLabelIds) -> Option<LabelValueId> {
+        ids.get(self.key?)
+    }
+
+    /// The id of domain `value`, if it has one.
+    fn id(&self, value: &str) -> Option<LabelValueId> {
+        self.key
+            .and_then(|k| self.labels.value(k, value))
+            .or_else(|| {
+                self.extra
+                    .iter()
+                    .position(|e| **e == *value)
+                    .map(|i| self.interned + i as u32)
+            })
+    }
+
+    /// The id of domain `value`, giving it a local one when it has none.
+    fn id_or_insert(&mut self, value: &str) -> LabelValueId {
+        self.id(value).unwrap_or_else(|| {
+            self.extra.push(value.into());
+            self.by_id.push(UNSEEN);
+            self.interned + self.extra.len() as u32 - 1
+        })
+    }
+
+    fn name(&self, id: LabelValueId) -> &str {
+        match self.key {
+            Some(k) if id < self.interned => self.labels.value_name(k, id),
+            _ => &self.extra[(id - self.interned) as usize],
+        }
+    }
+
+    /// Adds `delta` to domain `id` (recording it if new); returns the new count.
+    #[inline]
+    fn add_id(&mut self, id: LabelValueId, delta: i64) -> i64 {
+        let c = &mut self.by_id[id as usize];
+        if *c == UNSEEN {
+            *c = delta;
+            self.order.push(id);
+        } else {
+            *c += delta;
+        }
+        *c
+    }
+
+    /// The count of domain `id` (0 when not recorded).
+    #[inline]
+    fn get_id(&self, id: LabelValueId) -> i64 {
+        match self.by_id.get(id as usize) {
+            Some(&c) if c != UNSEEN => c,
+            _ => 0,
+        }
+    }
+
+    #[inline]
+    fn contains_id(&self, id: LabelValueId) -> bool {
+        self.by_id.get(id as usize).is_some_and(|&c| c != UNSEEN)
+    }
+
     /// Adds `delta` to `domain` (recording it if new); returns the new count.
     pub fn add(&mut self, domain: &str, delta: i64) -> i64 {
-        match self.index.get(domain) {
-            Some(&i) => {
-                self.values[i].1 += delta;
-                self.values[i].1
-            }
-            None => {
-                self.index.insert(domain.into(), self.values.len());
-                self.values.push((domain.into(), delta));
-                delta
-            }
-        }
+        let id = self.id_or_insert(domain);
+        self.add_id(id, delta)
     }
 
     /// The count of `domain` (0 when unknown).
     pub fn get(&self, domain: &str) -> i64 {
-        self.index.get(domain).map_or(0, |&i| self.values[i].1)
+        self.id(domain).map_or(0, |id| self.get_id(id))
     }
 
     /// True when `domain` has been recorded.
     pub fn contains(&self, domain: &str) -> bool {
-        self.index.contains_key(domain)
+        self.id(domain).is_some_and(|id| self.contains_id(id))
     }
 
     /// Number of domains recorded.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.order.len()
     }
 
     /// True when no domain is recorded.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.order.is_empty()
     }
 
     /// `(domain, count)` in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> {
-        self.values.iter().map(|(d, n)| (&**d, *n))
+        self.order
+            .iter()
+            .map(|&id| (self.name(id), self.by_id[id as usize]))
     }
 }
 
-/// Upstream `criticalPaths`: `[0]` always holds the minimum count.
+/// Upstream `criticalPaths`: `[0]` always holds the minimum count. Domains
+/// are [`DomainCounts`] ids; both start as the id of the empty value with
+/// the count `i32::MAX` (upstream starts with `""`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CriticalPaths(pub [(Box<str>, i64); 2]);
-
-impl Default for CriticalPaths {
-    fn default() -> Self {
-        let max = i64::from(i32::MAX);
-        Self([("".into(), max), ("".into(), max)])
-    }
-}
+pub struct CriticalPaths(pub [(LabelValueId, i64); 2]);
 
 impl CriticalPaths {
+    /// Both paths on domain `empty` (the id of `""`) with count `i32::MAX`.
+    pub fn new(empty: LabelValueId) -> Self {
+        let max = i64::from(i32::MAX);
+        Self([(empty, max), (empty, max)])
+    }
+
     /// Upstream `criticalPaths.update`.
-    pub fn update(&mut self, value: &str, num: i64) {
+    pub fn update(&mut self, value: LabelValueId, num: i64) {
         let p = &mut self.0;
-        let i = if *p[0].0 == *value {
+        let i = if p[0].0 == value {
             Some(0)
-        } else if *p[1].0 == *value {
+        } else if p[1].0 == value {
             Some(1)
         } else {
             None
@@ -353,10 +594,10 @@ impl CriticalPaths {
                 }
             }
             None if num < p[0].1 => {
-                p[1] = p[0].clone();
-                p[0] = (value.into(), num);
+                p[1] = p[0];
+                p[0] = (value, num);
             }
-            None if num < p[1].1 => p[1] = (value.into(), num),
+            None if num < p[1].1 => p[1] = (value, num),
             None => {}
         }
     }
@@ -432,32 +673,45 @@ impl PreFilterPlugin for PodTopologySpread {
         if constraints.is_empty() {
             return Err(Status::skip());
         }
-        let mut counts = vec![DomainCounts::default(); constraints.len()];
-        for &idx in snap.order() {
-            let info = snap.info(idx);
-            let node = info.node();
-            if !node_has_all_keys(&node.labels, &constraints) {
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if !node_included(c, pod, node) {
+        let labels = snap.label_interner();
+        let mut counts: Vec<DomainCounts> = constraints
+            .iter()
+            .map(|c| DomainCounts::new(labels, &c.topology_key))
+            .collect();
+        let mut critical_paths: Vec<CriticalPaths> = counts
+            .iter_mut()
+            .map(|d| CriticalPaths::new(d.id_or_insert("")))
+            .collect();
+        // A key no node has: no node has all keys, no domain.
+        if counts.iter().all(|d| d.key_id().is_some()) {
+            let no_affinity = no_node_affinity(pod);
+            let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+            memo.begin(labels);
+            let entries: Vec<usize> = constraints
+                .iter()
+                .map(|c| memo.entry(&pod.namespace, &c.selector))
+                .collect();
+            for &idx in snap.order() {
+                let info = snap.info(idx);
+                let ids = info.label_ids();
+                if !ids_have_all_keys(ids, &counts) {
                     continue;
                 }
-                let v = node.labels.get(&c.topology_key).unwrap_or("");
-                let n = count_pods_match_selector(info.pods(), &c.selector, &pod.namespace);
-                counts[i].add(v, n);
+                for (i, (c, dc)) in constraints.iter().zip(counts.iter_mut()).enumerate() {
+                    if !info_included(c, pod, info, no_affinity) {
+                        continue;
+                    }
+                    let v = dc.node_value(ids).expect("checked above");
+                    let n = memo.count(entries[i], idx, info);
+                    dc.add_id(v, n);
+                }
             }
         }
-        let critical_paths = counts
-            .iter()
-            .map(|dc| {
-                let mut p = CriticalPaths::default();
-                for (v, n) in dc.iter() {
-                    p.update(v, n);
-                }
-                p
-            })
-            .collect();
+        for (dc, p) in counts.iter().zip(critical_paths.iter_mut()) {
+            for &v in &dc.order {
+                p.update(v, dc.by_id[v as usize]);
+            }
+        }
         state.write(
             PRE_FILTER_STATE_KEY,
             PreFilterState {
@@ -487,8 +741,9 @@ impl PodDeltaState for PreFilterState {
                 continue;
             }
             let v = node.labels.get(&c.topology_key).unwrap_or("");
-            let n = self.counts[i].add(v, delta);
-            self.critical_paths[i].update(v, n);
+            let id = self.counts[i].id_or_insert(v);
+            let n = self.counts[i].add_id(id, delta);
+            self.critical_paths[i].update(id, n);
         }
     }
 }
@@ -506,14 +761,14 @@ impl FilterPlugin for PodTopologySpread {
         let s = state
             .read::<PreFilterState>(PRE_FILTER_STATE_KEY)
             .ok_or_else(|| Status::error("PodTopologySpread: PreFilter state missing"))?;
-        let labels = &node.node().labels;
+        let ids = node.label_ids();
         for (i, c) in s.constraints.iter().enumerate() {
-            let Some(v) = labels.get(&c.topology_key) else {
+            let Some(v) = s.counts[i].node_value(ids) else {
                 return Err(Status::unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH));
             };
             let min = s.min_match_num(i);
             let self_match = i64::from(c.selector.matches(&pod.labels));
-            let skew = s.counts[i].get(v) + self_match - min;
+            let skew = s.counts[i].get_id(v) + self_match - min;
             if skew > i64::from(c.max_skew) {
                 return Err(Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH));
             }
@@ -548,29 +803,40 @@ impl PreScorePlugin for PodTopologySpread {
             .as_ref()
             .is_ok_and(|c| !c.is_empty());
         let require_all = has_own || !self.system_defaulted;
-        let mut counts = vec![DomainCounts::default(); constraints.len()];
+        let labels = snap.label_interner();
+        let mut counts: Vec<DomainCounts> = constraints
+            .iter()
+            .map(|c| DomainCounts::new(labels, &c.topology_key))
+            .collect();
+        // The domain of a node without the key (only counted when not all
+        // keys are required): the empty value, as upstream.
+        let empty: Vec<LabelValueId> = counts.iter_mut().map(|d| d.id_or_insert("")).collect();
+        let hostname: Vec<bool> = constraints
+            .iter()
+            .map(|c| &*c.topology_key == LABEL_HOSTNAME)
+            .collect();
         let mut ignored = 0usize;
         for info in nodes {
-            let labels = &info.node().labels;
-            if require_all && !node_has_all_keys(labels, &constraints) {
+            let ids = info.label_ids();
+            if require_all && !ids_have_all_keys(ids, &counts) {
                 ignored += 1;
                 continue;
             }
-            for (i, c) in constraints.iter().enumerate() {
-                if &*c.topology_key == LABEL_HOSTNAME {
+            for (i, dc) in counts.iter_mut().enumerate() {
+                if hostname[i] {
                     continue;
                 }
-                let v = labels.get(&c.topology_key).unwrap_or("");
-                if !counts[i].contains(v) {
-                    counts[i].add(v, 0);
+                let v = dc.node_value(ids).unwrap_or(empty[i]);
+                if !dc.contains_id(v) {
+                    dc.add_id(v, 0);
                 }
             }
         }
         let weights = constraints
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let size = if &*c.topology_key == LABEL_HOSTNAME {
+            .map(|(i, _)| {
+                let size = if hostname[i] {
                     nodes.len() - ignored
                 } else {
                     counts[i].len()
@@ -579,22 +845,29 @@ impl PreScorePlugin for PodTopologySpread {
             })
             .collect();
         if counts.iter().any(|c| !c.is_empty()) {
+            let no_affinity = no_node_affinity(pod);
+            let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+            memo.begin(labels);
+            let entries: Vec<usize> = constraints
+                .iter()
+                .map(|c| memo.entry(&pod.namespace, &c.selector))
+                .collect();
             for &idx in snap.order() {
                 let info = snap.info(idx);
-                let node = info.node();
-                if require_all && !node_has_all_keys(&node.labels, &constraints) {
+                let ids = info.label_ids();
+                if require_all && !ids_have_all_keys(ids, &counts) {
                     continue;
                 }
-                for (i, c) in constraints.iter().enumerate() {
-                    if counts[i].is_empty() || !node_included(c, pod, node) {
+                for (i, (c, dc)) in constraints.iter().zip(counts.iter_mut()).enumerate() {
+                    if dc.is_empty() {
                         continue;
                     }
-                    let v = node.labels.get(&c.topology_key).unwrap_or("");
-                    if !counts[i].contains(v) {
+                    let v = dc.node_value(ids).unwrap_or(empty[i]);
+                    if !dc.contains_id(v) || !info_included(c, pod, info, no_affinity) {
                         continue;
                     }
-                    let n = count_pods_match_selector(info.pods(), &c.selector, &pod.namespace);
-                    counts[i].add(v, n);
+                    let n = memo.count(entries[i], idx, info);
+                    dc.add_id(v, n);
                 }
             }
         }
@@ -621,19 +894,19 @@ impl ScorePlugin for PodTopologySpread {
         let s = state
             .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
             .ok_or_else(|| Status::error("PodTopologySpread: PreScore state missing"))?;
-        let labels = &node.node().labels;
-        if s.require_all_topologies && !node_has_all_keys(labels, &s.constraints) {
+        let ids = node.label_ids();
+        if s.require_all_topologies && !ids_have_all_keys(ids, &s.counts) {
             return Ok(INVALID_SCORE);
         }
         let mut score = 0f64;
         for (i, c) in s.constraints.iter().enumerate() {
-            let Some(v) = labels.get(&c.topology_key) else {
+            let Some(v) = s.counts[i].node_value(ids) else {
                 continue;
             };
             let cnt = if &*c.topology_key == LABEL_HOSTNAME {
-                count_pods_match_selector(node.pods(), &c.selector, &pod.namespace)
+                count_on_node(node, &c.selector, &pod.namespace)
             } else {
-                s.counts[i].get(v)
+                s.counts[i].get_id(v)
             };
             score += score_for_count(cnt, c.max_skew, s.weights[i]);
         }
