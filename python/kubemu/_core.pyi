@@ -424,6 +424,17 @@ class ScheduleResult:
     def scores(self) -> list[tuple[str, int, dict[str, int]]] | None:
         """With ``record_scores``: (node, total, {plugin: weighted score}) per feasible node in
         filter order; None when scoring did not run (one feasible node, or not recorded)."""
+    @property
+    def nominated_node(self) -> str | None:
+        """After PostFilter (preemption): the node the pod is now nominated to, ``""`` when its
+        nomination must be cleared, None when unchanged."""
+    @property
+    def victims(self) -> list[tuple[str, str, str]]:
+        """Pods to delete for the nomination: (namespace, name, uid), most important first."""
+    @property
+    def cleared_nominations(self) -> list[tuple[str, str]]:
+        """Lower-priority pods nominated to that node whose nomination must be cleared:
+        (namespace, name)."""
 
 @final
 class Scheduler:
@@ -455,6 +466,17 @@ class Scheduler:
         """Un-assumes a pod this scheduler placed (after a failed bind)."""
     def schedule_batch(self, pods: Sequence[bytes]) -> list[ScheduleResult]:
         """Schedules in order; each scheduled pod is assumed before the next."""
+    def set_pdb(self, pdb: bytes) -> str:
+        """Adds or replaces a policy/v1 PodDisruptionBudget (for preemption); returns
+        ``namespace/name``."""
+    def remove_pdb(self, namespace: str, name: str) -> bool: ...
+    @property
+    def pdb_count(self) -> int: ...
+    def set_nominated_pod(self, pod: bytes, had_nomination: bool = True) -> None:
+        """Follows a pending pod's ``status.nominatedNodeName`` (none: drop the nomination,
+        unless ``had_nomination`` is False, which keeps one this scheduler made)."""
+    def remove_nominated_pod(self, namespace: str, name: str) -> bool: ...
+    def nominated_node(self, namespace: str, name: str) -> str | None: ...
     @property
     def node_count(self) -> int: ...
     @property

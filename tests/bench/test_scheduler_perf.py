@@ -168,8 +168,8 @@ def test_shipped_config_loads_with_every_template() -> None:
         "SchedulingNodeAffinity",
         "MixedSchedulingBasePod",
         "Unschedulable",
+        "PreemptionBasic",
     } <= names
-    assert "PreemptionBasic" not in names  # no preemption in the scheduler yet
     for case in cases:
         assert "500Nodes" in [w.name for w in case.workloads]
         for w in case.workloads:
@@ -180,6 +180,13 @@ def test_shipped_config_loads_with_every_template() -> None:
                         load_template(p)
     basic = next(c for c in cases if c.name == "SchedulingBasic")
     assert basic.workload("5000Nodes_10000Pods").threshold == 270
+    preemption = next(c for c in cases if c.name == "PreemptionBasic")
+    assert preemption.workload("500Nodes").threshold == 18
+    assert [w.name for w in preemption.workloads] == [
+        "500Nodes",
+        "5000Nodes",
+        "10000Nodes_10000Pods",
+    ]
     assert cli.select(cases, "SchedulingBasic/5000Nodes", False) == [
         (basic, basic.workload("5000Nodes"))
     ]
@@ -337,3 +344,65 @@ def test_cli_rejects_unknown_config_and_workload(capsys: pytest.CaptureFixture[s
     assert cli.main(["no-such-config.yaml"]) == 2
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["shipped", "--workload", "Nope"]) == 2
+
+
+TINY_PREEMPTION = """
+- name: PreemptionBasic
+  workloadTemplate:
+  - opcode: createNodes
+    countParam: $initNodes
+  - opcode: createPods
+    countParam: $initPods
+    podTemplatePath: templates/pod-low-priority.yaml
+  - opcode: createPods
+    countParam: $measurePods
+    podTemplatePath: templates/pod-high-priority.yaml
+    collectMetrics: true
+  workloads:
+  - name: 5Nodes
+    params: {initNodes: 5, initPods: 20, measurePods: 5}
+- name: Unschedulable
+  workloadTemplate:
+  - opcode: createNodes
+    countParam: $initNodes
+  - opcode: createPods
+    countParam: $initPods
+    podTemplatePath: templates/pod-default.yaml
+  - opcode: churn
+    mode: create
+    templatePaths:
+    - templates/pod-high-priority-large-cpu.yaml
+    intervalMilliseconds: 50
+  - opcode: createPods
+    countParam: $measurePods
+    podTemplatePath: templates/pod-default.yaml
+    collectMetrics: true
+  workloads:
+  - name: 5Nodes
+    params: {initNodes: 5, initPods: 1, measurePods: 10}
+"""
+
+
+async def test_end_to_end_tiny_preemption_basic() -> None:
+    """Four 900m low-priority pods fill each 4-CPU node: a 3-CPU high-priority pod is bound only
+    once three victims of its node are gone."""
+    preemption, _ = parse_config(TINY_PREEMPTION, base=shipped_config().parent)
+    result = await run_workload(
+        preemption, preemption.workloads[0], RunOptions(sample_interval=0.05, stall_timeout=30)
+    )
+    assert result.error is None
+    assert (result.nodes, result.pods) == (5, 25)
+    [m] = result.measurements
+    assert m.samples and m.samples[-1][1] == 5
+
+
+async def test_end_to_end_tiny_unschedulable_churn() -> None:
+    """The churned 9-CPU priority-10 pods never fit (preemption finds no candidate) while the
+    measured pods all bind."""
+    _, unschedulable = parse_config(TINY_PREEMPTION, base=shipped_config().parent)
+    result = await run_workload(
+        unschedulable, unschedulable.workloads[0], RunOptions(sample_interval=0.05)
+    )
+    assert result.error is None
+    [m] = result.measurements
+    assert m.samples[-1][1] == 10

@@ -206,3 +206,196 @@ def pod(draw: st.DrawFn, name: str, node_names: list[str] | None = None) -> Obj:
     if draw(st.booleans()):
         meta["uid"] = f"uid-{name}"
     return {"metadata": meta, "spec": spec}
+
+
+# Topology: zone/hostname/rack labels, namespaces with labels, pods with labels, owners,
+# topology spread constraints and inter-pod (anti-)affinity terms.
+
+HOSTNAME = "kubernetes.io/hostname"
+RACK = "example.com/rack"
+TOPOLOGY_KEYS = [ZONE, HOSTNAME, RACK]
+NAMESPACES = ["default", "ns1", "ns2", "ns3"]  # ns3 never gets a Namespace object
+POD_LABELS = {"app": ["web", "db"], "tier": ["a", "b"], "rev": ["1", "2"]}
+
+
+@st.composite
+def topology_node(draw: st.DrawFn, name: str) -> Obj:
+    labels: dict[str, str] = {}
+    if draw(st.integers(0, 9)) != 0:  # sometimes missing, sometimes shared with another node
+        labels[HOSTNAME] = name if draw(st.integers(0, 7)) != 0 else "shared"
+    if draw(st.integers(0, 4)) != 0:
+        labels[ZONE] = draw(st.sampled_from(["z0", "z1", "z2"]))
+    if draw(st.integers(0, 3)) != 0:
+        labels[RACK] = draw(st.sampled_from(["r0", "r1"]))
+    if draw(st.booleans()):
+        labels["tier"] = draw(st.sampled_from(["a", "b"]))
+    taints = []
+    if draw(st.integers(0, 4)) == 0:
+        taints = [
+            {
+                "key": "k1",
+                "value": "",
+                "effect": draw(st.sampled_from(["NoSchedule", "PreferNoSchedule"])),
+            }
+        ]
+    pods = "110" if draw(st.integers(0, 7)) != 0 else "2"
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"taints": taints},
+        "status": {"allocatable": {"cpu": "8", "memory": "16Gi", "pods": pods}},
+    }
+
+
+@st.composite
+def topology_cluster(draw: st.DrawFn, min_nodes: int = 2, max_nodes: int = 8) -> list[Obj]:
+    n = draw(st.integers(min_nodes, max_nodes))
+    return [draw(topology_node(f"n{i}")) for i in range(n)]
+
+
+@st.composite
+def namespace(draw: st.DrawFn, name: str) -> Obj:
+    labels = {"kubernetes.io/metadata.name": name}
+    if draw(st.integers(0, 3)) != 0:
+        labels["team"] = draw(st.sampled_from(["a", "b"]))
+    if draw(st.booleans()):
+        labels["env"] = "prod"
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+@st.composite
+def pod_labels(draw: st.DrawFn) -> dict[str, str]:
+    return {
+        k: draw(st.sampled_from(vals)) for k, vals in POD_LABELS.items() if draw(st.integers(0, 2))
+    }
+
+
+@st.composite
+def label_selector(draw: st.DrawFn, keys: dict[str, list[str]] | None = None) -> Obj | None:
+    keys = keys or POD_LABELS
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return None  # nil: matches nothing
+    if kind == 1:
+        return {}  # matches everything
+    sel: Obj = {}
+    ml = draw(st.dictionaries(st.sampled_from(sorted(keys)), st.just(""), max_size=2))
+    if ml:
+        sel["matchLabels"] = {k: draw(st.sampled_from(keys[k])) for k in ml}
+    exprs = []
+    for _ in range(draw(st.integers(0 if ml else 1, 2))):
+        key = draw(st.sampled_from(sorted(keys)))
+        op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+        vals = (
+            draw(st.lists(st.sampled_from(keys[key]), min_size=1, max_size=2, unique=True))
+            if op in ("In", "NotIn")
+            else []
+        )
+        exprs.append({"key": key, "operator": op, "values": vals})
+    if exprs:
+        sel["matchExpressions"] = exprs
+    return sel
+
+
+@st.composite
+def spread_constraint(draw: st.DrawFn) -> Obj:
+    c: Obj = {
+        "maxSkew": draw(st.integers(1, 3)),
+        "topologyKey": draw(st.sampled_from(TOPOLOGY_KEYS)),
+        "whenUnsatisfiable": draw(st.sampled_from(["DoNotSchedule", "ScheduleAnyway"])),
+        "labelSelector": draw(label_selector()),
+    }
+    if draw(st.integers(0, 2)) == 0:
+        c["minDomains"] = draw(st.integers(1, 4))
+    if draw(st.integers(0, 2)) == 0:
+        c["nodeAffinityPolicy"] = draw(st.sampled_from(["Honor", "Ignore"]))
+    if draw(st.integers(0, 2)) == 0:
+        c["nodeTaintsPolicy"] = draw(st.sampled_from(["Honor", "Ignore"]))
+    if draw(st.integers(0, 3)) == 0:
+        c["matchLabelKeys"] = draw(st.lists(st.sampled_from(["app", "rev"]), max_size=2))
+    return c
+
+
+_NS_KEYS = {"team": ["a", "b"], "env": ["prod"]}
+
+
+@st.composite
+def pod_affinity_term(draw: st.DrawFn) -> Obj:
+    t: Obj = {
+        "labelSelector": draw(label_selector()),
+        "topologyKey": draw(st.sampled_from(TOPOLOGY_KEYS)),
+    }
+    if draw(st.integers(0, 3)) == 0:
+        t["namespaces"] = draw(st.lists(st.sampled_from(NAMESPACES), max_size=2, unique=True))
+    if draw(st.integers(0, 2)) == 0:
+        t["namespaceSelector"] = draw(label_selector(_NS_KEYS))
+    return t
+
+
+@st.composite
+def pod_affinity(draw: st.DrawFn) -> Obj:
+    out: Obj = {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        if not draw(st.booleans()):
+            continue
+        out[kind] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": draw(
+                st.lists(pod_affinity_term(), max_size=2)
+            ),
+            "preferredDuringSchedulingIgnoredDuringExecution": draw(
+                st.lists(
+                    st.fixed_dictionaries(
+                        {"weight": st.integers(1, 100), "podAffinityTerm": pod_affinity_term()}
+                    ),
+                    max_size=2,
+                )
+            ),
+        }
+    return out
+
+
+_OWNERS = [
+    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u1", "controller": True},
+    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "ss", "uid": "u2", "controller": True},
+    {"apiVersion": "v1", "kind": "ReplicationController", "name": "rc", "uid": "u3"},
+    {"apiVersion": "batch/v1", "kind": "Job", "name": "job", "uid": "u4", "controller": True},
+]
+
+
+@st.composite
+def topology_pod(draw: st.DrawFn, name: str, node_names: list[str] | None = None) -> Obj:
+    ns = draw(st.sampled_from(["default", "default", *NAMESPACES[1:]]))
+    meta: Obj = {"name": name, "namespace": ns, "labels": draw(pod_labels())}
+    if draw(st.integers(0, 2)) == 0:
+        owner: Obj = dict(draw(st.sampled_from(_OWNERS)))
+        if owner["kind"] == "ReplicationController" and draw(st.booleans()):
+            owner["controller"] = True
+        meta["ownerReferences"] = [owner]
+        if owner["kind"] == "StatefulSet":
+            meta["labels"]["statefulset.kubernetes.io/pod-name"] = name
+    spec: Obj = {
+        "containers": [{"name": "c", "image": "img", "resources": {"requests": {"cpu": "100m"}}}]
+    }
+    if draw(st.booleans()):
+        spec["topologySpreadConstraints"] = draw(
+            st.lists(spread_constraint(), min_size=1, max_size=2)
+        )
+    affinity: Obj = draw(pod_affinity()) if draw(st.booleans()) else {}
+    if draw(st.integers(0, 4)) == 0:
+        affinity["nodeAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": ZONE, "operator": "NotIn", "values": ["z2"]}]}
+                ]
+            }
+        }
+    if affinity:
+        spec["affinity"] = affinity
+    if draw(st.integers(0, 5)) == 0:
+        spec["nodeSelector"] = {"tier": "a"}
+    if draw(st.integers(0, 3)) == 0:
+        spec["tolerations"] = [{"key": "k1", "operator": "Exists"}]
+    if node_names is not None:
+        spec["nodeName"] = draw(st.sampled_from(node_names))
+        if draw(st.integers(0, 7)) == 0:
+            meta["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    return {"metadata": meta, "spec": spec}

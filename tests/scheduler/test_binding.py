@@ -100,7 +100,10 @@ def test_assume_forget_and_fit_error() -> None:
     assert {r1.node, r2.node} == {"n1", "n2"}  # each assumed before the next
     assert r1.status == "scheduled" and r1.message is None and r1.reasons == {}
     assert r3.node is None and r3.status == "unschedulable"
-    assert r3.message == "0/2 nodes are available: 2 Insufficient cpu."
+    assert r3.message == (
+        "0/2 nodes are available: 2 Insufficient cpu. "
+        "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.."
+    )
     assert r3.reasons == {"Insufficient cpu": 2}
     assert r3.pod == "ns/c"
     assert s.pod_node("ns", "a") == r1.node
@@ -120,7 +123,11 @@ def test_bound_pods_nodes_and_updates() -> None:
     assert r.status == "error" and r.message == "no nodes available to schedule pods"
     s.add_node(node("n1", cpu="1"))
     (r,) = s.schedule_batch([pod("y")])
-    assert r.message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert r.message == (
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+    )
+    assert r.nominated_node == "" and r.victims == []
     assert s.remove_pod("ns", "early")
     assert not s.remove_pod("ns", "early")
     s.update_node(node("n1", cpu="1", pods="0"))
@@ -136,7 +143,10 @@ def test_bound_pods_nodes_and_updates() -> None:
     assert s.remove_node("n1") and not s.remove_node("n1")
     assert s.node_count == 1
     (r,) = s.schedule_batch([pod("z", cpu="3")])
-    assert r.message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert r.message == (
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+    )
 
 
 def test_record_scores_and_counts() -> None:

@@ -87,7 +87,10 @@ async def test_unschedulable_pod_gets_an_event_and_condition_then_fits_a_new_nod
         await eventually(has_condition)
         pod = await client.get("pods", "default", "big")
         [cond] = pod["status"]["conditions"]
-        message = "0/3 nodes are available: 3 Insufficient cpu."
+        message = (
+            "0/3 nodes are available: 3 Insufficient cpu. "
+            "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
+        )
         assert cond == {
             "type": "PodScheduled",
             "status": "False",

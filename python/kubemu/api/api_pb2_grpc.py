@@ -57,6 +57,12 @@ class APIStub:
             response_deserializer=kubemu_dot_v1_dot_api__pb2.ListResponse.FromString,
             _registered_method=True,
         )
+        self.ListChunked = channel.unary_stream(
+            "/kubemu.v1.API/ListChunked",
+            request_serializer=kubemu_dot_v1_dot_api__pb2.ListRequest.SerializeToString,
+            response_deserializer=kubemu_dot_v1_dot_api__pb2.ListResponse.FromString,
+            _registered_method=True,
+        )
         self.Update = channel.unary_unary(
             "/kubemu.v1.API/Update",
             request_serializer=kubemu_dot_v1_dot_api__pb2.UpdateRequest.SerializeToString,
@@ -142,6 +148,18 @@ class APIServicer:
 
     def List(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("Method not implemented!")
+        raise NotImplementedError("Method not implemented!")
+
+    def ListChunked(self, request, context):
+        """The same LIST as List, sent in chunks as it is read, so the client receives (and decodes)
+        while the server reads: each message is a ListResponse whose items are the next slice of
+        the result (a packed array, in order); every message carries kind, api_version and
+        resource_version, the last one continue and remaining_item_count. The chunks are pages
+        read at the list's revision; a request with limit or continue, or with a resourceVersion
+        that is not Exact, gets its whole answer in one message.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
@@ -232,6 +250,11 @@ def add_APIServicer_to_server(servicer, server):
         ),
         "List": grpc.unary_unary_rpc_method_handler(
             servicer.List,
+            request_deserializer=kubemu_dot_v1_dot_api__pb2.ListRequest.FromString,
+            response_serializer=kubemu_dot_v1_dot_api__pb2.ListResponse.SerializeToString,
+        ),
+        "ListChunked": grpc.unary_stream_rpc_method_handler(
+            servicer.ListChunked,
             request_deserializer=kubemu_dot_v1_dot_api__pb2.ListRequest.FromString,
             response_serializer=kubemu_dot_v1_dot_api__pb2.ListResponse.SerializeToString,
         ),
@@ -377,6 +400,36 @@ class API:
             request,
             target,
             "/kubemu.v1.API/List",
+            kubemu_dot_v1_dot_api__pb2.ListRequest.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.ListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True,
+        )
+
+    @staticmethod
+    def ListChunked(
+        request,
+        target,
+        options=(),
+        channel_credentials=None,
+        call_credentials=None,
+        insecure=False,
+        compression=None,
+        wait_for_ready=None,
+        timeout=None,
+        metadata=None,
+    ):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            "/kubemu.v1.API/ListChunked",
             kubemu_dot_v1_dot_api__pb2.ListRequest.SerializeToString,
             kubemu_dot_v1_dot_api__pb2.ListResponse.FromString,
             options,

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_REQUEST_BYTES",
     "copy_object",
+    "copy_object_bytes",
     "decode",
     "decode_object",
     "decode_spec",
@@ -75,30 +76,36 @@ def encode_with(obj: Obj, key: str, value_data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def decode_trusted(data: bytes) -> Obj:
+def decode_trusted(data: bytes | memoryview) -> Obj:
     """Decode bytes this server wrote (stored objects): no checks beyond msgpack's own."""
     obj: Obj = msgpack.unpackb(data, raw=False)
     return obj
 
 
 def _check_depth(obj: Any, limit: int) -> None:
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            raise StatusError.bad_request(f"object is nested too deeply: more than {limit} levels")
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if not isinstance(k, str):
-                    raise StatusError.bad_request(
-                        f"map keys must be strings, found {type(k).__name__}"
-                    )
-                if isinstance(v, dict | list):
-                    stack.append((v, depth + 1))
-        elif isinstance(value, list):
-            for v in value:
-                if isinstance(v, dict | list):
-                    stack.append((v, depth + 1))
+    """BadRequest if ``obj`` (as msgpack decodes: plain dicts and lists) nests deeper than
+    ``limit`` levels or has a map key that is not a string. A recursive walk: the recursion
+    stops at ``limit`` levels, and a call per container is cheaper than a stack of tuples."""
+    if obj.__class__ is dict or obj.__class__ is list:
+        _walk(obj, 1, limit)
+
+
+def _walk(value: Any, depth: int, limit: int) -> None:
+    if depth > limit:
+        raise StatusError.bad_request(f"object is nested too deeply: more than {limit} levels")
+    depth += 1
+    if value.__class__ is dict:
+        for k, v in value.items():
+            if k.__class__ is not str:
+                raise StatusError.bad_request(f"map keys must be strings, found {type(k).__name__}")
+            c = v.__class__
+            if c is dict or c is list:
+                _walk(v, depth, limit)
+    else:
+        for v in value:
+            c = v.__class__
+            if c is dict or c is list:
+                _walk(v, depth, limit)
 
 
 def decode(data: bytes, *, max_bytes: int = MAX_REQUEST_BYTES, max_depth: int = MAX_DEPTH) -> Any:
@@ -178,8 +185,16 @@ def copy_object(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> Obj:
     :func:`decode`; a dict from code in this process gets the size limit and msgpack's own
     nesting limit (511 levels) but not the :data:`MAX_DEPTH` walk, which costs as much as the
     copy."""
+    return copy_object_bytes(obj, max_bytes=max_bytes)[0]
+
+
+def copy_object_bytes(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> tuple[Obj, bytes]:
+    """:func:`copy_object` and the msgpack bytes the copy was decoded from (the request's
+    bytes, or the dict's encoding): ``decode_trusted`` of them gives the same copy again
+    (a retry's fresh start) without another encode."""
     if isinstance(obj, bytes | bytearray | memoryview):
-        return decode_object(bytes(obj), max_bytes=max_bytes)
+        data = bytes(obj)
+        return decode_object(data, max_bytes=max_bytes), data
     if not isinstance(obj, dict):
         raise StatusError.bad_request(f"expected an object, got {type(obj).__name__}")
     data = encode(obj)
@@ -187,4 +202,4 @@ def copy_object(obj: Obj | bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> Obj:
         raise StatusError.request_entity_too_large(
             f"limit is {max_bytes}, request is {len(data)} bytes"
         )
-    return _unpack_copy(data)
+    return _unpack_copy(data), data

@@ -16,6 +16,7 @@ from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
     KeyExists,
 )
+from kubemu.apiserver.watch import RawObject
 from kubemu.objects import StatusError
 from kubemu.objects.errors import FieldError
 from kubemu.objects.kinds.base import Kind
@@ -23,6 +24,7 @@ from kubemu.objects.meta import (
     ensure_namespace,
     get_metadata,
     prepare_for_storage,
+    set_resource_version,
 )
 from kubemu.objects.names import generate_name
 
@@ -182,13 +184,51 @@ class Creating:
         user: UserInfo,
         dry_run: bool = False,
     ) -> Obj:
+        new, _, rev = self._create(resource, namespace, obj, user, dry_run)
+        if rev:
+            set_resource_version(new, rev)
+        return new
+
+    async def create_raw(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        resource: str,
+        namespace: str,
+        obj: Obj | bytes,
+        *,
+        user: UserInfo,
+        dry_run: bool = False,
+    ) -> RawObject:
+        """:meth:`create` as the stored bytes and resourceVersion (``decode()`` gives what
+        ``create`` returns; a dry run's resourceVersion is 0), for transports that send the
+        bytes on: the object is encoded once, for the store."""
+        new, data, rev = self._create(resource, namespace, obj, user, dry_run)
+        return RawObject(codec.encode(new) if data is None else data, rev)
+
+    def _create(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        resource: str,
+        namespace: str,
+        obj: Obj | bytes,
+        user: UserInfo,
+        dry_run: bool,
+    ) -> tuple[Obj, bytes | None, int]:
         kind = self.kind(resource)
         namespace = self._namespace(kind, namespace)
         with self._request("create", kind, user, namespace, ""):
             new, generated = self._prepare_create(kind, namespace, obj, user, dry_run)
-            return self._store_create(kind, new, generated, dry_run)
+            return self._store_create_written(kind, new, generated, dry_run)
 
     def _store_create(self: APIServer, kind: Kind, new: Obj, generated: bool, dry_run: bool) -> Obj:  # type: ignore[misc]  # self-typed mixin
+        new, _, rev = self._store_create_written(kind, new, generated, dry_run)
+        if rev:
+            set_resource_version(new, rev)
+        return new
+
+    def _store_create_written(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, kind: Kind, new: Obj, generated: bool, dry_run: bool
+    ) -> tuple[Obj, bytes | None, int]:
+        """Store a prepared object: ``(object without resourceVersion, the stored bytes,
+        resourceVersion)``; a dry run stores nothing: ``(object, None, 0)``."""
         meta = get_metadata(new)
         prepare_for_storage(new)
         for attempt in range(GENERATE_NAME_ATTEMPTS if generated else 1):
@@ -198,13 +238,13 @@ class Creating:
             if dry_run:
                 if self.storage.get(key) is not None:
                     break
-                return new
+                return new, None, 0
+            data = codec.encode(new)
             try:
-                rev = self.storage.create(key, codec.encode(new))
+                rev = self.storage.create(key, data)
             except KeyExists:
                 continue
-            meta["resourceVersion"] = str(rev)
-            return new
+            return new, data, rev
         name = str(meta.get("name", ""))
         if generated:
             raise StatusError.generate_name_conflict(kind.plural, name, kind.group)

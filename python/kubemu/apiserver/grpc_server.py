@@ -26,7 +26,17 @@ import asyncio
 import inspect
 import logging
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from dataclasses import replace
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -35,6 +45,7 @@ from google.protobuf.message import DecodeError, Message
 from kubemu.api import SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
 from kubemu.apiserver.codec import MAX_REQUEST_BYTES
 from kubemu.apiserver.codec import encode as pack
+from kubemu.apiserver.storage import StoredObject
 from kubemu.client.interface import DeleteOptions, ListOptions, PatchType
 from kubemu.objects.errors import StatusError
 
@@ -115,10 +126,24 @@ def _array_header(n: int) -> bytes:
 
 
 def _item_parts(items: Iterable[Any]) -> list[bytes]:
-    parts: list[bytes] = [b""]
+    """The msgpack array header and ``[rv0, object0, ...]`` of ``items`` as parts to join."""
+    if type(items) is list and all(type(i) is StoredObject for i in items):
+        # Straight from the storage (revisions > 0): two comprehensions, no branch per item.
+        u64 = _UINT64.pack
+        parts: list[bytes] = [b""] * (2 * len(items) + 1)
+        parts[0] = _array_header(2 * len(items))
+        parts[1::2] = [u64(0xCF, s.revision) for s in items]
+        parts[2::2] = [s.value for s in items]
+        return parts
+    parts = [b""]
     append = parts.append
     n = 0
     for item in items:
+        if isinstance(item, StoredObject):
+            append(_rv_header(item.revision))
+            append(item.value)
+            n += 1
+            continue
         data = getattr(item, "data", None)
         if data is None:  # a decoded object
             append(_rv_header(_rv(item)))
@@ -180,6 +205,26 @@ def _list_response(result: Any) -> _Serialized:
     return _Serialized(b"".join([head.SerializeToString(), _ITEMS_TAG, _varint(size), *parts]))
 
 
+_FIELD1_LEN = b"\x0a"  # field 1, length-delimited: ObjectResponse.object, RawObject.data
+_FIELD2_VARINT = b"\x10"  # field 2, varint: RawObject.resource_version
+
+
+def _object_response(obj: Any) -> api_pb2.ObjectResponse | _Serialized:
+    """The ``ObjectResponse`` of a core result (a RawObject's stored bytes pass through; a
+    dict is encoded), serialized by concatenation: the object's bytes are copied once."""
+    if isinstance(obj, Mapping):
+        data, rv = pack(obj), _rv(obj)
+    else:
+        data, rv = bytes(obj.data), int(obj.resource_version)
+    if rv < 0:  # not a resourceVersion this server writes: protobuf's own encoding
+        return api_pb2.ObjectResponse(object=api_pb2.RawObject(data=data, resource_version=rv))
+    inner = [_FIELD1_LEN, _varint(len(data)), data]
+    if rv:
+        inner += [_FIELD2_VARINT, _varint(rv)]
+    size = sum(map(len, inner))
+    return _Serialized(b"".join([_FIELD1_LEN, _varint(size), *inner]))
+
+
 def _batch_response(result: Any) -> api_pb2.BatchResponse:
     items = []
     for obj, err in zip(result.objects, result.errors, strict=True):
@@ -191,6 +236,9 @@ def _batch_response(result: Any) -> api_pb2.BatchResponse:
             items.append(api_pb2.BatchItem(object=raw_object(obj)))
     return api_pb2.BatchResponse(items=items)
 
+
+LIST_CHUNK = 10_000
+"""``ListChunked`` sends the list in pages of this many items."""
 
 WATCH_BATCH_EVENTS = 1_000
 """At most this many events in one ``WatchBatch``."""
@@ -239,6 +287,66 @@ def _watch_batch(items: Sequence[tuple[str, int, bytes]]) -> bytes:
         append(data)
     body = b"".join(parts)
     return b"".join((_EVENTS_TAG, _varint(len(body)), body))
+
+
+_RESULTS_TAG = bytes([(api_pb2.CallResultBatch.RESULTS_FIELD_NUMBER << 3) | 2])
+_ID_TAG = bytes([(api_pb2.CallResult.ID_FIELD_NUMBER << 3) | 0])
+_RESPONSE_TAG = bytes([(api_pb2.CallResult.RESPONSE_FIELD_NUMBER << 3) | 2])
+_STATUS_TAG = bytes([(api_pb2.CallResult.STATUS_FIELD_NUMBER << 3) | 2])
+
+
+def _call_result(call_id: int, tag: bytes, payload: bytes) -> bytes:
+    """One serialized ``CallResultBatch.results`` entry: a ``CallResult`` with ``id`` and
+    the response (``_RESPONSE_TAG``) or the Status (``_STATUS_TAG``); an empty payload is
+    left out, as protobuf does. Concatenated entries are a serialized ``CallResultBatch``."""
+    body = [_ID_TAG, _varint(call_id)] if call_id else []
+    if payload:
+        body += [tag, _varint(len(payload)), payload]
+    size = sum(map(len, body))
+    return b"".join([_RESULTS_TAG, _varint(size), *body])
+
+
+class _Yield:
+    """Awaiting it yields ``value`` to the task running the awaiting coroutine (what the
+    awaited coroutine yielded: a future to wait for, or None) and returns what is sent back."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self.value)
+
+
+async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    """Continue ``coro`` (suspended, having yielded ``yielded``) inside the running task:
+    every yield passes through to the task, and what the task sends or throws (a
+    cancellation) goes back in."""
+    while True:
+        try:
+            sent = await _Yield(yielded)
+        except BaseException as e:  # thrown into the task (a cancellation): into coro
+            try:
+                yielded = coro.throw(e)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        try:
+            yielded = coro.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+
+def run_eager(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
+    """Start ``coro`` now, in the caller (as Python 3.12's eager tasks do): None if it ran
+    to the end without suspending (its result and any exception are dropped: pass a
+    coroutine that records them itself), else the task that carries it on."""
+    try:
+        yielded = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_resume(coro, yielded))
 
 
 def _token(context: Any) -> str | None:
@@ -338,6 +446,7 @@ class GrpcServer:
             for name, (cls, fn) in unary.items()
         }
         handlers["Watch"] = grpc.unary_stream_rpc_method_handler(self._watch)
+        handlers["ListChunked"] = grpc.unary_stream_rpc_method_handler(self._list_chunked)
         handlers["Call"] = grpc.stream_stream_rpc_method_handler(self._call_stream)
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
@@ -383,30 +492,30 @@ class GrpcServer:
 
     # Multiplexed calls
 
-    async def _call_one(
-        self, call: api_pb2.CallRequest, user: Any, out: list[api_pb2.CallResult], wake: Any
-    ) -> None:
-        result = api_pb2.CallResult(id=call.id)
+    async def _call_one(self, call: api_pb2.CallRequest, user: Any, out: list[bytes]) -> None:
+        """Run one call of a ``Call`` stream; append its serialized ``CallResult`` (as a
+        ``CallResultBatch.results`` entry) to ``out``."""
         try:
             entry = self._methods.get(call.method)
             if entry is None:
                 raise StatusError.bad_request(f"unknown method {call.method!r}")
             cls, fn = entry
             response = await fn(cls.FromString(call.request), user)
-            result.response = response.SerializeToString()
+            out.append(_call_result(call.id, _RESPONSE_TAG, response.SerializeToString()))
         except Exception as e:  # the server never dies on a request
-            result.status = pack(self._as_status_error(e).to_status())
-        out.append(result)
-        wake.set()
+            status = pack(self._as_status_error(e).to_status())
+            out.append(_call_result(call.id, _STATUS_TAG, status))
 
     async def _call_stream(
         self, requests: AsyncIterator[bytes], context: Any
     ) -> AsyncIterator[bytes]:
-        """``Call``: each request runs as its own task (as a unary call would); results are
-        sent in batches of whatever has completed."""
-        out: list[api_pb2.CallResult] = []
+        """``Call``: each request runs as a unary call would, started at once in the reader
+        (:func:`run_eager`: the core's verbs finish without suspending, so no task per call;
+        one that suspends continues as its own task); results are sent in batches of
+        whatever has completed."""
+        out: list[bytes] = []
         wake = asyncio.Event()
-        tasks: set[asyncio.Task[None]] = set()
+        tasks: set[asyncio.Future[Any]] = set()
         reading = True
         user: Any = None
         user_error: StatusError | None = None
@@ -415,7 +524,7 @@ class GrpcServer:
         except Exception as e:
             user_error = self._as_status_error(e)
 
-        def done(t: asyncio.Task[None]) -> None:
+        def done(t: asyncio.Future[Any]) -> None:
             tasks.discard(t)
             wake.set()
 
@@ -427,18 +536,19 @@ class GrpcServer:
                         batch = api_pb2.CallBatch.FromString(raw)
                     except DecodeError as e:
                         err = pack(self._as_status_error(e).to_status())
-                        out.append(api_pb2.CallResult(id=0, status=err))
+                        out.append(_call_result(0, _STATUS_TAG, err))
                         wake.set()
                         continue
                     for call in batch.calls:
                         if user_error is not None:
                             err = pack(user_error.to_status())
-                            out.append(api_pb2.CallResult(id=call.id, status=err))
-                            wake.set()
+                            out.append(_call_result(call.id, _STATUS_TAG, err))
                             continue
-                        t = asyncio.ensure_future(self._call_one(call, user, out, wake))
-                        tasks.add(t)
-                        t.add_done_callback(done)
+                        pending = run_eager(self._call_one(call, user, out))
+                        if pending is not None:
+                            tasks.add(pending)
+                            pending.add_done_callback(done)
+                    wake.set()
             finally:
                 reading = False
                 wake.set()
@@ -447,9 +557,9 @@ class GrpcServer:
         try:
             while True:
                 if out:
-                    batch = api_pb2.CallResultBatch(results=out)
+                    data = b"".join(out)
                     out.clear()
-                    yield batch.SerializeToString()
+                    yield data
                     continue
                 if not reading and not tasks:
                     return
@@ -462,31 +572,70 @@ class GrpcServer:
 
     # Verbs
 
-    async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message:
-        obj = await self.apiserver.create(
-            r.resource, r.namespace, r.object, dry_run=r.dry_run, user=user
-        )
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+    async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message | _Serialized:
+        create = getattr(self.apiserver, "create_raw", None) or self.apiserver.create
+        obj = await create(r.resource, r.namespace, r.object, dry_run=r.dry_run, user=user)
+        return _object_response(obj)
 
-    async def _get(self, r: api_pb2.GetRequest, user: Any) -> Message:
-        obj = await self.apiserver.get(r.resource, r.namespace, r.name, user=user)
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+    async def _get(self, r: api_pb2.GetRequest, user: Any) -> Message | _Serialized:
+        get = getattr(self.apiserver, "get_raw", None) or self.apiserver.get
+        return _object_response(await get(r.resource, r.namespace, r.name, user=user))
 
     async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message | _Serialized:
-        result = await self.apiserver.list(
-            r.resource, r.namespace, list_options(r.options), user=user
-        )
+        list_ = getattr(self.apiserver, "list_stored", None) or self.apiserver.list
+        result = await list_(r.resource, r.namespace, list_options(r.options), user=user)
         return _list_response(result)
 
-    async def _update(self, r: api_pb2.UpdateRequest, user: Any) -> Message:
-        obj = await self.apiserver.update(r.resource, r.namespace, r.object, user=user)
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+    async def _list_chunked(self, raw: bytes, context: Any) -> AsyncIterator[bytes]:
+        """``ListChunked``: the LIST in pages of :data:`LIST_CHUNK` read at one revision (the
+        first page's), each sent as soon as it is read. Requests that page themselves
+        (limit/continue) or ask for "not older than N" (whose answer is the newest state, not
+        the state at N) get the one-message answer of ``List``, as does a core without
+        ``list_stored`` (only the apiserver core's paging is relied on)."""
+        try:
+            r = api_pb2.ListRequest.FromString(raw)
+            user = await self._user(context)
+            list_ = getattr(self.apiserver, "list_stored", None)
+            opts = list_options(r.options)
+            args = (r.resource, r.namespace)
+            pinned = opts.resource_version not in ("", "0")
+            if (
+                list_ is None
+                or opts.limit
+                or opts.continue_
+                or (pinned and opts.resource_version_match != "Exact")
+            ):
+                result = await (list_ or self.apiserver.list)(*args, opts, user=user)
+                yield _list_response(result).data
+                return
+            page = await list_(*args, replace(opts, limit=LIST_CHUNK), user=user)
+            while True:
+                token = page.continue_
+                if token:  # more to come: this message is a middle chunk
+                    page.continue_, page.remaining_item_count = "", None
+                yield _list_response(page).data
+                if not token:
+                    return
+                chunk = replace(
+                    opts,
+                    limit=LIST_CHUNK,
+                    continue_=token,
+                    resource_version="",
+                    resource_version_match="",
+                )
+                page = await list_(*args, chunk, user=user)
+        except Exception as e:
+            await self._abort(context, self._as_status_error(e))
 
-    async def _update_status(self, r: api_pb2.UpdateRequest, user: Any) -> Message:
-        obj = await self.apiserver.update_status(r.resource, r.namespace, r.object, user=user)
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+    async def _update(self, r: api_pb2.UpdateRequest, user: Any) -> Message | _Serialized:
+        update = getattr(self.apiserver, "update_raw", None) or self.apiserver.update
+        return _object_response(await update(r.resource, r.namespace, r.object, user=user))
 
-    async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message:
+    async def _update_status(self, r: api_pb2.UpdateRequest, user: Any) -> Message | _Serialized:
+        update = getattr(self.apiserver, "update_status_raw", None) or self.apiserver.update_status
+        return _object_response(await update(r.resource, r.namespace, r.object, user=user))
+
+    async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message | _Serialized:
         # The patch type and body are checked by the core, as for the in-process client.
         obj = await self.apiserver.patch(
             r.resource,
@@ -497,13 +646,13 @@ class GrpcServer:
             subresource=r.subresource,
             user=user,
         )
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+        return _object_response(obj)
 
-    async def _delete(self, r: api_pb2.DeleteRequest, user: Any) -> Message:
+    async def _delete(self, r: api_pb2.DeleteRequest, user: Any) -> Message | _Serialized:
         obj = await self.apiserver.delete(
             r.resource, r.namespace, r.name, delete_options(r.options), user=user
         )
-        return api_pb2.ObjectResponse(object=raw_object(obj))
+        return _object_response(obj)
 
     async def _delete_collection(
         self, r: api_pb2.DeleteCollectionRequest, user: Any

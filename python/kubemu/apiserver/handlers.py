@@ -37,7 +37,7 @@ from kubemu.apiserver.storage import (
     StoredObject,
 )
 from kubemu.apiserver.updating import MAX_UPDATE_RETRIES, Updating
-from kubemu.apiserver.watch import ServerWatch, WatchFanout
+from kubemu.apiserver.watch import RawObject, ServerWatch, WatchFanout
 from kubemu.client.interface import DeleteOptions, ListOptions
 from kubemu.objects import REGISTRY, Registry, StatusError
 from kubemu.objects.errors import Reason, required
@@ -108,11 +108,16 @@ class _Request:
             code = str(exc.code)
         else:
             code = "500"
-        resource = self.kind.plural
-        m.request_total.labels(self.verb, resource, self.subresource, code).inc()
-        m.request_duration.labels(self.verb, resource, self.subresource).observe(
-            time.perf_counter() - self.start
-        )
+        key = (self.verb, self.kind.plural, self.subresource, code)
+        children = self.server._metric_children.get(key)
+        if children is None:  # labels() resolves the same children every time: once per key
+            children = (
+                m.request_total.labels(*key),
+                m.request_duration.labels(self.verb, self.kind.plural, self.subresource),
+            )
+            self.server._metric_children[key] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - self.start)
 
 
 class APIServer(Creating, Updating, Binding, Batches):
@@ -144,6 +149,7 @@ class APIServer(Creating, Updating, Binding, Batches):
         self.clock = clock
         self.max_request_bytes = max_request_bytes
         self.metrics = Metrics()
+        self._metric_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self.watchers = WatchFanout(
             storage,
             metrics=self.metrics,
@@ -262,6 +268,12 @@ class APIServer(Creating, Updating, Binding, Batches):
     def _decode_in(self, obj: Obj | bytes, kind: Kind) -> Obj:
         return self._check_in(codec.copy_object(obj, max_bytes=self.max_request_bytes), kind)
 
+    def _decode_in_bytes(self, obj: Obj | bytes, kind: Kind) -> tuple[Obj, bytes]:
+        """:meth:`_decode_in` and the request's msgpack bytes (:func:`codec.copy_object_bytes`:
+        decoding them again gives the request's object before :meth:`_check_in`)."""
+        new, data = codec.copy_object_bytes(obj, max_bytes=self.max_request_bytes)
+        return self._check_in(new, kind), data
+
     @staticmethod
     def _check_in(new: Obj, kind: Kind) -> Obj:
         """A request object's apiVersion/kind (set to the kind's) and metadata type."""
@@ -293,6 +305,17 @@ class APIServer(Creating, Updating, Binding, Batches):
         with self._request("get", kind, user, namespace, name):
             return self._decode(self._get_stored(kind, namespace, name))
 
+    async def get_raw(
+        self, resource: str, namespace: str, name: str, *, user: UserInfo
+    ) -> RawObject:
+        """:meth:`get` as stored bytes (``RawObject(data, resource_version)``; ``decode()``
+        gives what ``get`` returns), for transports that send the bytes on as they are."""
+        kind = self.kind(resource)
+        namespace = self._namespace(kind, namespace)
+        with self._request("get", kind, user, namespace, name):
+            stored = self._get_stored(kind, namespace, name)
+            return RawObject(stored.value, stored.revision)
+
     # -- list, watch, delete (kubemu.apiserver.listing / deletion) -------------------------
 
     async def list(
@@ -304,6 +327,18 @@ class APIServer(Creating, Updating, Binding, Batches):
         user: UserInfo,
     ) -> listing.RawList:
         return await listing.list_objects(self, resource, namespace, options, user=user)
+
+    async def list_stored(
+        self,
+        resource: str,
+        namespace: str = "",
+        options: ListOptions | None = None,
+        *,
+        user: UserInfo,
+    ) -> listing.StoredPage:
+        """:meth:`list` with the items as the storage gave them (``StoredObject``: ``value``,
+        ``revision``), for transports that pack them on (no ``RawObject`` per item)."""
+        return listing.list_stored(self, resource, namespace, options, user=user)
 
     async def watch(
         self,

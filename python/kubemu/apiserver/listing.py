@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RawList",
+    "StoredPage",
     "decode_continue",
     "encode_continue",
     "list_objects",
+    "list_stored",
     "parse_selectors",
     "watch_objects",
 ]
@@ -98,6 +100,20 @@ def parse_selectors(kind: Kind, options: ListOptions) -> tuple[Selector, FieldSe
     return labels, fields
 
 
+@dataclass
+class StoredPage:
+    """:class:`RawList` with the storage's items as they came (:class:`StoredObject`:
+    ``value`` bytes, ``revision``), for transports that pack them on without a
+    :class:`RawObject` per item."""
+
+    kind: str
+    api_version: str
+    resource_version: str
+    items: list[StoredObject]
+    continue_: str = ""
+    remaining_item_count: int | None = None
+
+
 async def list_objects(
     api: APIServer,
     resource: str,
@@ -106,6 +122,27 @@ async def list_objects(
     *,
     user: UserInfo,
 ) -> RawList:
+    page = list_stored(api, resource, namespace, options, user=user)
+    items = [RawObject(s.value, s.revision) for s in page.items]
+    return RawList(
+        page.kind,
+        page.api_version,
+        page.resource_version,
+        items,
+        page.continue_,
+        page.remaining_item_count,
+    )
+
+
+def list_stored(
+    api: APIServer,
+    resource: str,
+    namespace: str = "",
+    options: ListOptions | None = None,
+    *,
+    user: UserInfo,
+) -> StoredPage:
+    """:func:`list_objects` with the items as :class:`StoredObject` (same semantics)."""
     kind = api.kind(resource)
     opts = options or ListOptions()
     ns = namespace if kind.namespaced else ""
@@ -148,7 +185,7 @@ async def list_objects(
             ) from None
         except StorageFutureRevision:
             raise StatusError.timeout("Too large resource version", 1) from None
-        out = RawList(kind.list_kind, kind.api_version, str(rev), items)
+        out = StoredPage(kind.list_kind, kind.api_version, str(rev), items)
         if more and last is not None:
             out.continue_ = encode_continue(rev, last[len(prefix) :].decode() + "\x00")
             if flt.trivial:
@@ -164,14 +201,14 @@ def _page(
     limit: int,
     revision: int,
     flt: WatchFilter,
-) -> tuple[list[RawObject], bool, int, int, bytes | None]:
+) -> tuple[list[StoredObject], bool, int, int, bytes | None]:
     """Items, more, remaining count, revision and the last key read."""
     if flt.trivial:
         page = api.storage.list(prefix, start=start, limit=limit, revision=revision)
-        items = [RawObject(s.value, s.revision) for s in page.items]
-        last = page.items[-1].key if page.items else None
+        items = page.items
+        last = items[-1].key if items else None
         return items, page.more, page.count - len(items), revision or page.revision, last
-    out: list[RawObject] = []
+    out: list[StoredObject] = []
     chunk = max(limit, 500) if limit else 0
     rev = revision
     while True:
@@ -179,7 +216,7 @@ def _page(
         rev = rev or page.revision
         for i, s in enumerate(page.items):
             if _matches(kind, flt, s):
-                out.append(RawObject(s.value, s.revision))
+                out.append(s)
                 if limit and len(out) == limit:
                     more = page.more or i + 1 < len(page.items)
                     return out, more, 0, rev, s.key

@@ -17,6 +17,7 @@ from kubemu.apiserver.storage import (
     RevisionMismatch,
     StoredObject,
 )
+from kubemu.apiserver.watch import RawObject
 from kubemu.objects import StatusError
 from kubemu.objects.errors import OPTIMISTIC_LOCK_MESSAGE, required
 from kubemu.objects.kinds.base import Kind
@@ -26,6 +27,7 @@ from kubemu.objects.meta import (
     get_metadata,
     parse_resource_version,
     prepare_for_storage,
+    set_resource_version,
 )
 
 MAX_UPDATE_RETRIES: Final = 16
@@ -49,17 +51,49 @@ class Updating:
         user: UserInfo,
         subresource: str = "",
     ) -> Obj:
-        kind = self.kind(resource)
-        namespace = self._namespace(kind, namespace)
-        new = self._decode_in(obj, kind)
-        name = str(get_metadata(new).get("name") or "")
-        with self._request("update", kind, user, namespace, name, subresource):
-            return self._update(kind, namespace, new, user, subresource)
+        new, _, rev = self._update_request(resource, namespace, obj, user, subresource)
+        set_resource_version(new, rev)
+        return new
 
     async def update_status(  # type: ignore[misc]  # self-typed mixin
         self: APIServer, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
     ) -> Obj:
         return await self.update(resource, namespace, obj, user=user, subresource="status")
+
+    async def update_raw(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        resource: str,
+        namespace: str,
+        obj: Obj | bytes,
+        *,
+        user: UserInfo,
+        subresource: str = "",
+    ) -> RawObject:
+        """:meth:`update` as the stored bytes and resourceVersion (``decode()`` gives what
+        ``update`` returns), for transports that send the bytes on: the object is encoded
+        once, for the store."""
+        new, data, rev = self._update_request(resource, namespace, obj, user, subresource)
+        return RawObject(codec.encode(new) if data is None else data, rev)
+
+    async def update_status_raw(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
+    ) -> RawObject:
+        return await self.update_raw(resource, namespace, obj, user=user, subresource="status")
+
+    def _update_request(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        resource: str,
+        namespace: str,
+        obj: Obj | bytes,
+        user: UserInfo,
+        subresource: str,
+    ) -> tuple[Obj, bytes | None, int]:
+        kind = self.kind(resource)
+        namespace = self._namespace(kind, namespace)
+        new, request = self._decode_in_bytes(obj, kind)
+        name = str(get_metadata(new).get("name") or "")
+        with self._request("update", kind, user, namespace, name, subresource):
+            return self._update_written(kind, namespace, new, user, subresource, None, request)
 
     def _check_subresource(self: APIServer, kind: Kind, subresource: str) -> None:  # type: ignore[misc]  # self-typed mixin
         if subresource == "status" and kind.has_status:
@@ -79,7 +113,25 @@ class Updating:
         current: StoredObject | None = None,
     ) -> Obj:
         """The update path (GuaranteedUpdate): retries on a concurrent write when the request
-        carries no resourceVersion; Conflict when it does and it is stale."""
+        carries no resourceVersion; Conflict when it does and it is stale. Returns the
+        written object with its resourceVersion."""
+        new, _, rev = self._update_written(kind, namespace, new, user, subresource, current)
+        set_resource_version(new, rev)
+        return new
+
+    def _update_written(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer,
+        kind: Kind,
+        namespace: str,
+        new: Obj,
+        user: UserInfo,
+        subresource: str,
+        current: StoredObject | None = None,
+        request: bytes | None = None,
+    ) -> tuple[Obj, bytes | None, int]:
+        """:meth:`_update` as :meth:`_write_update_written`'s triple. ``request``: msgpack
+        bytes that decode to ``new`` as it was before :meth:`_check_in` (a retry starts
+        again from them; without them ``new`` is encoded first)."""
         self._check_subresource(kind, subresource)
         ensure_namespace(new, namespace, kind.namespaced)
         meta = get_metadata(new)
@@ -95,7 +147,8 @@ class Updating:
             requested = parse_resource_version(meta.get("resourceVersion"))
         except ValueError as e:
             raise StatusError.bad_request(str(e)) from None
-        template = codec.encode(new)  # a retry starts again from the request's object
+        # A retry starts again from the request's object.
+        template = codec.encode(new) if request is None else request
         attempt: Obj | None = new
         for _ in range(MAX_UPDATE_RETRIES):
             cur = current or self._get_stored(kind, namespace, name)
@@ -104,6 +157,9 @@ class Updating:
                 raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
             if attempt is None:
                 attempt = codec.decode_trusted(template)
+                if request is not None:  # the request as it came: checked again as it was
+                    self._check_in(attempt, kind)
+                    ensure_namespace(attempt, namespace, kind.namespaced)
             try:
                 return self._apply_update(kind, namespace, attempt, cur, user, subresource)
             except RevisionMismatch:
@@ -124,9 +180,10 @@ class Updating:
         cur: StoredObject,
         user: UserInfo,
         subresource: str,
-    ) -> Obj:
-        """One try: prepare/validate/admit ``new`` against ``cur`` and CAS-write it. Raises
-        RevisionMismatch when ``cur`` is stale."""
+    ) -> tuple[Obj, bytes | None, int]:
+        """One try: prepare/validate/admit ``new`` against ``cur`` and CAS-write it
+        (:meth:`_write_update_written`'s triple). Raises RevisionMismatch when ``cur`` is
+        stale."""
         old = self._decode(cur)
         meta = get_metadata(new)
         name = meta["name"]
@@ -150,23 +207,29 @@ class Updating:
         if errs:
             raise invalid_error(kind, new, errs)
         self.admission.validate(attrs, new, old)
-        return self._write_update(kind, new, old, cur)
+        return self._write_update_written(kind, new, old, cur)
 
     def _write_update(self: APIServer, kind: Kind, new: Obj, old: Obj, cur: StoredObject) -> Obj:  # type: ignore[misc]  # self-typed mixin
-        meta = get_metadata(new)
+        new, _, rev = self._write_update_written(kind, new, old, cur)
+        set_resource_version(new, rev)
+        return new
+
+    def _write_update_written(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, kind: Kind, new: Obj, old: Obj, cur: StoredObject
+    ) -> tuple[Obj, bytes | None, int]:
+        """CAS-write an updated object: ``(object without resourceVersion, its stored bytes,
+        resourceVersion)``. An update identical to the stored object writes nothing (the
+        stored bytes and revision); a deleting object losing its last finalizer is deleted
+        (``None`` bytes, the revision it had). Raises RevisionMismatch / KeyMissing."""
         prepare_for_storage(new)
         key = cur.key
         if self._should_delete_during_update(kind, new, old):
             self.storage.delete(key, cur.revision)
-            meta["resourceVersion"] = str(cur.revision)
-            return new
+            return new, None, cur.revision
         data = codec.encode(new)
         if data == cur.value:
-            meta["resourceVersion"] = str(cur.revision)
-            return new
-        rev = self.storage.update(key, data, cur.revision)
-        meta["resourceVersion"] = str(rev)
-        return new
+            return new, data, cur.revision
+        return new, data, self.storage.update(key, data, cur.revision)
 
     @staticmethod
     def _should_delete_during_update(kind: Kind, new: Obj, old: Obj) -> bool:

@@ -21,7 +21,10 @@ and a human summary goes to stderr. Benchmarks, per mode:
 
 * ``{mode}_{create,get,update}_c{N}``: single-object requests from N concurrent asyncio
   tasks for ``--seconds``; requests/s and latency p50/p99 (update: each task updates its
-  own pod with the resourceVersion of its last write);
+  own pod with the resourceVersion of its last write); over gRPC also ``server_cpu_us`` and
+  ``client_cpu_us``, CPU time per request of the server process (all its threads, for the
+  whole run of the client, so it includes the client's start-up wait) and of the Python
+  client's timed loop: figures that a loaded machine disturbs less than requests/s;
 * ``{mode}_create_many``: pods/s through ``create_many`` in batches of 1,000 (a realistic pod:
   labels, annotations, owner reference, two containers with requests/limits, ports, env,
   probes, tolerations, node selector);
@@ -34,8 +37,14 @@ and a human summary goes to stderr. Benchmarks, per mode:
   decoded into a dict; ``watch_raw``: read with ``raw_batches()``, undecoded bytes);
 * ``{mode}_list_raw`` / ``{mode}_list_decoded``: seconds for one LIST of all pods (100,000;
   the pods above topped up with copies written straight into the store): raw = the items as
-  stored bytes (in-process: ``APIServer.list``; gRPC: the ListResponse protobuf, no msgpack
-  decode), decoded = every item a dict (``Client.list``).
+  stored bytes (in-process: ``APIServer.list``; gRPC: ``GrpcClient.list_raw``, the packed
+  items of the ListResponse as received, no msgpack decode), decoded = every item a dict
+  (``Client.list``).
+
+gRPC single-object benchmarks run from the Python client and, with ``--clients python,lean``,
+also from ``kubemu-apiserver-bench`` (rust/kubemu-apiserver-bench, built on demand), named
+``grpc_lean_{create,get,update}_c{N}``: the same requests over the same ``Call`` stream from a
+client that costs little, so the figures show what the server sustains.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kubemu.apiserver import APIServer, EmbeddedStorage, codec
@@ -62,6 +72,8 @@ NAMESPACE = "bench"
 BATCH = 1_000
 BENCHES = ("create_many", "bind_many", "single", "watch", "list")
 """Benchmark groups (``--only``): single = create/get/update at each concurrency."""
+CLIENTS = ("python", "lean")
+"""Clients of the gRPC single-object benchmarks (``--clients``)."""
 
 
 # ----------------------------------------------------------------------------- results
@@ -106,6 +118,11 @@ class Sizes:
     """gRPC client: single-object verbs over the multiplexed Call stream (else unary RPCs)."""
     tune_gc: bool = True
     """gRPC server process: ``kubemu apiserver``'s GC settings (freeze, gen0 threshold)."""
+    clients: tuple[str, ...] = ("python",)
+    """gRPC single-object benchmarks from these clients (``--clients``): ``python``
+    (GrpcClient in a worker process), ``lean`` (kubemu-apiserver-bench, Rust)."""
+    lean_binary: str = ""
+    """The built lean client (set when ``lean`` is among :attr:`clients`)."""
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -230,15 +247,18 @@ async def op_single(
             n += 1
 
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     deadline = t0 + seconds
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     latencies.sort()
     return {
         "rate": len(latencies) / elapsed,
         "requests": len(latencies),
         "p50_ms": percentile(latencies, 0.50) * 1e3,
         "p99_ms": percentile(latencies, 0.99) * 1e3,
+        "cpu_us": cpu / max(1, len(latencies)) * 1e6,
     }
 
 
@@ -523,25 +543,13 @@ async def _worker(spec: Obj) -> Obj:
 
 
 async def _grpc_list(client: Any, target: str) -> Obj:
-    import grpc  # type: ignore[import-untyped]
-
-    from kubemu.api import SERVICE, api_pb2
-
-    channel = grpc.aio.insecure_channel(target, options=[("grpc.max_receive_message_length", -1)])
-    stub = channel.unary_unary(
-        f"/{SERVICE}/List",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=api_pb2.ListResponse.FromString,
-    )
+    """LIST of the namespace's pods twice: raw (``GrpcClient.list_raw``: the packed items as
+    received, undecoded) and decoded (``GrpcClient.list``: every item a dict)."""
     t = time.perf_counter()
-    resp = await stub(
-        api_pb2.ListRequest(resource="pods", namespace=NAMESPACE),
-        metadata=(("authorization", f"Bearer {TOKEN}"),),
-    )
+    packed = await client.list_raw("pods", NAMESPACE)
     raw = time.perf_counter() - t
-    items = len(resp.items)
-    del resp
-    await channel.close()
+    items = len(packed)
+    del packed
     t = time.perf_counter()
     decoded = await client.list("pods", NAMESPACE)
     return {"raw": raw, "decoded": time.perf_counter() - t, "items": items,
@@ -586,6 +594,21 @@ async def _remote(spec: Obj) -> Obj:
     return await child.result()
 
 
+async def _grpc_single(sizes: Sizes, client: str, target: str, verb: str, c: int) -> Obj:
+    if client == "lean":
+        from kubemu.bench.apiserver_lean import run_lean_single
+
+        return await run_lean_single(
+            Path(sizes.lean_binary), target=target, token=TOKEN, verb=verb, concurrency=c,
+            seconds=sizes.seconds, namespace=NAMESPACE, pod=make_pod("lean"),
+            tag=f"lean-{verb}{c}", get_names=sizes.create_many,
+        )  # fmt: skip
+    spec = {"op": "single", "target": target, "verb": verb, "concurrency": c,
+            "seconds": sizes.seconds, "tag": f"{verb}{c}",
+            "get_names": sizes.create_many, "multiplex": sizes.multiplex}  # fmt: skip
+    return await _remote(spec)
+
+
 async def run_grpc(sizes: Sizes, record: Record) -> None:
     from kubemu.apiserver.grpc_server import GrpcServer
     from kubemu.cli.apiserver import tune_gc
@@ -613,14 +636,20 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
                     "nodes": sizes.nodes}  # fmt: skip
             r = await _remote(spec)
             record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
-        for verb in ("create", "get", "update") if "single" in only else ():
-            for c in sizes.concurrency:
-                spec = {"op": "single", "target": target, "verb": verb, "concurrency": c,
-                        "seconds": sizes.seconds, "tag": f"{verb}{c}",
-                        "get_names": sizes.create_many, "multiplex": sizes.multiplex}  # fmt: skip
-                r = await _remote(spec)
-                lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
-                record(f"{mode}_{verb}_c{c}", "requests/s", r["rate"], lat)
+        for client in sizes.clients if "single" in only else ():
+            for verb in ("create", "get", "update"):
+                for c in sizes.concurrency:
+                    cpu0 = time.process_time()
+                    r = await _grpc_single(sizes, client, target, verb, c)
+                    server_cpu = time.process_time() - cpu0
+                    lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
+                           "server_cpu_us": server_cpu / max(1, r["requests"]) * 1e6}  # fmt: skip
+                    if "cpu_us" in r:
+                        lat["client_cpu_us"] = r["cpu_us"]
+                    name = (
+                        f"{mode}_{verb}_c{c}" if client == "python" else f"{mode}_lean_{verb}_c{c}"
+                    )
+                    record(name, "requests/s", r["rate"], lat)
         for raw in (False, True) if "watch" in only else ():
             rv = str(server.storage.revision)
             expected = 2 * sizes.watch_pods
@@ -692,6 +721,7 @@ def _params(sizes: Sizes) -> dict[str, Any]:
         "watch_queue": WATCH_QUEUE,
         "multiplex": sizes.multiplex,
         "tune_gc": sizes.tune_gc,
+        "clients": list(sizes.clients),
     }
 
 
@@ -747,6 +777,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-tune-gc", action="store_true", help="gRPC server: CPython's default GC settings"
     )
+    parser.add_argument(
+        "--clients",
+        metavar="NAME,...",
+        default="python",
+        help="gRPC single-object benchmarks from these clients: python (GrpcClient in its own "
+        "process), lean (kubemu-apiserver-bench, a Rust client built on demand with cargo); "
+        "lean results are named grpc_lean_*",
+    )
     parser.add_argument("--worker", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -763,6 +801,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unknown benchmark {b!r} (choose from {', '.join(BENCHES)})")
     sizes.only = frozenset(only)
     sizes.tune_gc = not args.no_tune_gc
+    clients = tuple(c for c in args.clients.split(",") if c)
+    for c in clients:
+        if c not in CLIENTS:
+            parser.error(f"unknown client {c!r} (choose from {', '.join(CLIENTS)})")
+    sizes.clients = clients
+    if "lean" in clients and "grpc" in args.modes.split(",") and "single" in only:
+        from kubemu.bench.apiserver_lean import build_lean_client
+
+        sizes.lean_binary = str(build_lean_client())
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:

@@ -35,6 +35,13 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "apiserver and the scheduler: throughput, attempt latency, threshold check",
         "CONFIG, --workload NAME, --output FILE, --quick, --plot FILE, --list",
     ),
+    "scheduler-core": (
+        "kubemu.bench.scheduler_core_bench",
+        "the Rust scheduling core (schedule_batch) vs the Python reference of the same plugins "
+        "on one generated cluster: pods/s of each and their ratio (run from a checkout)",
+        "--nodes N, --pods P, --reference-pods K, --pct 0,100, --runs R, --seed S, "
+        "--reference DIR, --no-reference, --json FILE",
+    ),
 }
 
 

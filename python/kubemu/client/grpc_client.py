@@ -11,14 +11,15 @@ deadline passed) the error is built from the gRPC code: ``RequestEntityTooLarge`
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
 import msgpack  # type: ignore[import-untyped]
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
 from kubemu.apiserver.codec import decode_trusted, encode
@@ -41,6 +42,8 @@ from kubemu.objects.meta import set_resource_version
 __all__ = [
     "GrpcClient",
     "GrpcWatchStream",
+    "PackedList",
+    "parse_list_response",
     "split_events",
     "status_error_from_rpc",
     "unpack_events",
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 DEFAULT_ADDRESS = f"127.0.0.1:{DEFAULT_GRPC_PORT}"
+
+Deserialize = Callable[[bytes], Any]
+"""A response's deserializer (``Message.FromString`` or a hand-written parser)."""
 
 
 def status_error_from_rpc(e: Any) -> StatusError:
@@ -110,14 +116,16 @@ def _delete_options(o: DeleteOptions | None) -> api_pb2.DeleteOptions:
     return msg
 
 
-def unpack_items(data: bytes) -> list[Obj]:
+def unpack_items(data: bytes | memoryview, *, promote: bool = False) -> list[Obj]:
     """The objects of a packed ``ListResponse.items`` (msgpack ``[rv0, object0, ...]``), each
     with its ``metadata.resourceVersion`` set: one msgpack call for the whole list, with the
     cyclic GC paused meanwhile (the fresh dicts cannot form cycles; otherwise collections set
-    off by them walk every live object again and again)."""
+    off by them walk every live object again and again). ``promote``: the objects go
+    straight to the oldest generation (``gc_paused(promote=True)``), for one chunk of many
+    whose young collections between chunks would walk them."""
     if not data:
         return []
-    flat = _unpack_many(data)
+    flat = _unpack_many(data, promote=promote)
     items: list[Obj] = flat[1::2]
     for rv, obj in zip(flat[0::2], items, strict=True):
         if rv:
@@ -125,8 +133,8 @@ def unpack_items(data: bytes) -> list[Obj]:
     return items
 
 
-def _unpack_many(data: bytes) -> list[Any]:
-    with gc_paused():
+def _unpack_many(data: bytes | memoryview, *, promote: bool = False) -> list[Any]:
+    with gc_paused(promote=promote):
         flat: list[Any] = decode_trusted(data)  # type: ignore[assignment]
     return flat
 
@@ -163,17 +171,149 @@ def unpack_events(data: bytes) -> list[WatchEvent]:
 _EVENT_TYPES = {t.value: t for t in EventType}
 
 
-def _obj_list(r: api_pb2.ListResponse) -> ObjList:
-    return ObjList(
-        kind=r.kind,
-        api_version=r.api_version,
-        resource_version=r.resource_version,
-        items=unpack_items(r.items),
-        continue_=getattr(r, "continue"),
-        remaining_item_count=(
-            r.remaining_item_count if r.HasField("remaining_item_count") else None
-        ),
+class PackedList:
+    """A LIST response with its items undecoded, as received: ``chunks`` are the packed
+    msgpack arrays ``[rv0, object0, rv1, object1, ...]`` of the response's messages, in order
+    (views into the received messages: nothing was copied or decoded). ``len()`` is the number
+    of objects (read from the arrays' headers); :attr:`items` is the whole list as one packed
+    array; :meth:`raw_items` cuts the objects out as bytes; :meth:`decode` gives the
+    :class:`ObjList` that ``GrpcClient.list`` returns."""
+
+    __slots__ = (
+        "api_version",
+        "chunks",
+        "continue_",
+        "kind",
+        "remaining_item_count",
+        "resource_version",
     )
+
+    def __init__(
+        self,
+        kind: str = "",
+        api_version: str = "",
+        resource_version: str = "",
+        chunks: Sequence[bytes | memoryview] = (),
+        continue_: str = "",
+        remaining_item_count: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.api_version = api_version
+        self.resource_version = resource_version
+        self.chunks: list[bytes | memoryview] = [c for c in chunks if len(c)]
+        self.continue_ = continue_
+        self.remaining_item_count = remaining_item_count
+
+    def __len__(self) -> int:
+        return sum(_array_len(c)[0] for c in self.chunks) // 2
+
+    @property
+    def items(self) -> bytes:
+        """The whole list as one packed msgpack array (joined: a copy when there are several
+        chunks)."""
+        if len(self.chunks) == 1:
+            return bytes(self.chunks[0])
+        n, parts = 0, []
+        for c in self.chunks:
+            count, header = _array_len(c)
+            n += count
+            parts.append(c[header:])
+        return b"".join([b"\xdd" + n.to_bytes(4, "big"), *parts]) if n else b""
+
+    def raw_items(self) -> list[tuple[int, bytes]]:
+        """(resourceVersion, the object's msgpack bytes) per object, in order; an rv of 0
+        means the object carries its own."""
+        out: list[tuple[int, bytes]] = []
+        append = out.append
+        for data in self.chunks:
+            unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1024))
+            unpacker.feed(data)
+            unpack, skip, tell = unpacker.unpack, unpacker.skip, unpacker.tell
+            for _ in range(unpacker.read_array_header() // 2):
+                rv = unpack()
+                start = tell()
+                skip()
+                append((rv, bytes(data[start : tell()])))
+        return out
+
+    def decode(self) -> ObjList:
+        """Every object a dict with its resourceVersion (one msgpack call per chunk, GC
+        paused)."""
+        items: list[Obj] = []
+        for c in self.chunks:
+            items += unpack_items(c)
+        return ObjList(
+            kind=self.kind,
+            api_version=self.api_version,
+            resource_version=self.resource_version,
+            items=items,
+            continue_=self.continue_,
+            remaining_item_count=self.remaining_item_count,
+        )
+
+
+def _array_len(data: bytes | memoryview) -> tuple[int, int]:
+    """(element count, header size) of the msgpack array at the start of ``data``."""
+    unpacker = msgpack.Unpacker(max_buffer_size=16)
+    unpacker.feed(bytes(data[:5]))
+    n: int = unpacker.read_array_header()
+    return n, unpacker.tell()
+
+
+def _varint_at(buf: memoryview, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, i
+        shift += 7
+        if shift > 63:
+            raise DecodeError("malformed varint")
+
+
+_LIST_STRINGS = {1: "kind", 2: "api_version", 3: "resource_version", 4: "continue_"}
+
+
+def parse_list_response(data: bytes) -> PackedList:
+    """A serialized ``ListResponse`` read without protobuf's copy of ``items`` (a view into
+    ``data``); DecodeError if malformed. Unknown fields are skipped, as protobuf does."""
+    buf = memoryview(data)
+    out = PackedList()
+    i, end = 0, len(buf)
+    try:
+        while i < end:
+            tag, i = _varint_at(buf, i)
+            field, wire = tag >> 3, tag & 7
+            if wire == 2:
+                size, i = _varint_at(buf, i)
+                if i + size > end:
+                    raise DecodeError("truncated field")
+                value = buf[i : i + size]
+                i += size
+                if field == 7:
+                    if len(value):
+                        out.chunks = [value]
+                elif field in _LIST_STRINGS:
+                    setattr(out, _LIST_STRINGS[field], str(value, "utf-8"))
+            elif wire == 0:
+                value_int, i = _varint_at(buf, i)
+                if field == 5:
+                    if value_int >= 1 << 63:
+                        value_int -= 1 << 64
+                    out.remaining_item_count = value_int
+            elif wire == 1:
+                i += 8
+            elif wire == 5:
+                i += 4
+            else:
+                raise DecodeError(f"unexpected wire type {wire}")
+    except (IndexError, UnicodeDecodeError) as e:
+        raise DecodeError(f"malformed ListResponse: {e}") from None
+    if i != end:
+        raise DecodeError("truncated ListResponse")
+    return out
 
 
 def _batch(r: api_pb2.BatchResponse) -> BatchResult:
@@ -402,6 +542,7 @@ class GrpcClient:
         )
         self._channel: Any = None
         self._stubs: dict[str, Any] = {}
+        self._chunked_list = True
         self._mux: _Mux | None = None
 
     def _open(self) -> Any:
@@ -415,7 +556,7 @@ class GrpcClient:
             )
         return self._channel
 
-    def _stub(self, method: str, response: type[Message], stream: bool = False) -> Any:
+    def _stub(self, method: str, response: Deserialize, stream: bool = False) -> Any:
         stub = self._stubs.get(method)
         if stub is None:
             channel = self._open()
@@ -423,12 +564,12 @@ class GrpcClient:
             stub = factory(
                 f"/{SERVICE}/{method}",
                 request_serializer=lambda m: m.SerializeToString(),
-                response_deserializer=response.FromString,
+                response_deserializer=response,
             )
             self._stubs[method] = stub
         return stub
 
-    async def _call(self, method: str, request: Message, response: type[Message]) -> Any:
+    async def _call(self, method: str, request: Message, response: Deserialize) -> Any:
         if self.multiplex and method in MUX_METHODS:
             raw = request.SerializeToString()
             if len(raw) <= MUX_MAX_REQUEST:
@@ -441,14 +582,14 @@ class GrpcClient:
                     raise status_error_from_rpc(e) from None
                 if result.status:
                     raise StatusError.from_status(decode_trusted(result.status))
-                return response.FromString(result.response)
+                return response(result.response)
         try:
             return await self._stub(method, response)(request, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
             raise status_error_from_rpc(e) from None
 
     async def _object(self, method: str, request: Message) -> Obj:
-        r = await self._call(method, request, api_pb2.ObjectResponse)
+        r = await self._call(method, request, api_pb2.ObjectResponse.FromString)
         return _decode(r.object)
 
     # The Client protocol
@@ -468,10 +609,66 @@ class GrpcClient:
     async def list(
         self, resource: str, namespace: str = "", options: ListOptions | None = None
     ) -> ObjList:
+        items: builtins.list[Obj] = []
+        last = await self._list_into(resource, namespace, options, items, decode=True)
+        return ObjList(
+            kind=last.kind,
+            api_version=last.api_version,
+            resource_version=last.resource_version,
+            items=items,
+            continue_=last.continue_,
+            remaining_item_count=last.remaining_item_count,
+        )
+
+    async def list_raw(
+        self, resource: str, namespace: str = "", options: ListOptions | None = None
+    ) -> PackedList:
+        """:meth:`list` with the items undecoded (:class:`PackedList`), for consumers that
+        decode msgpack themselves or only some items."""
+        chunks: builtins.list[Any] = []
+        last = await self._list_into(resource, namespace, options, chunks, decode=False)
+        last.chunks = chunks
+        return last
+
+    async def _list_into(
+        self,
+        resource: str,
+        namespace: str,
+        options: ListOptions | None,
+        sink: builtins.list[Any],
+        *,
+        decode: bool,
+    ) -> PackedList:
+        """Receive a LIST: its chunks (or, with ``decode``, their objects as dicts, decoded
+        as they arrive while the server reads on) appended to ``sink``; returns the last
+        message (the list's metadata). ``ListChunked`` first; a server without it, or a
+        stream that fails after a chunk (its revision compacted meanwhile), gets the
+        one-message ``List`` instead, from scratch."""
         request = api_pb2.ListRequest(
             resource=resource, namespace=namespace, options=_list_options(options)
         )
-        return _obj_list(await self._call("List", request, api_pb2.ListResponse))
+        if self._chunked_list:
+            last: PackedList | None = None
+            call = self._stub("ListChunked", parse_list_response, stream=True)(
+                request, metadata=self._metadata
+            )
+            try:
+                async for part in call:
+                    for chunk in part.chunks:
+                        sink += unpack_items(chunk, promote=True) if decode else [chunk]
+                    last = part
+                if last is not None:
+                    return last
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    self._chunked_list = False
+                elif last is None:
+                    raise status_error_from_rpc(e) from None
+            sink.clear()
+        packed: PackedList = await self._call("List", request, parse_list_response)
+        for chunk in packed.chunks:
+            sink += unpack_items(chunk) if decode else [chunk]
+        return packed
 
     async def update(self, resource: str, namespace: str, obj: Obj) -> Obj:
         request = api_pb2.UpdateRequest(resource=resource, namespace=namespace, object=encode(obj))
@@ -523,7 +720,8 @@ class GrpcClient:
             options=_list_options(options),
             delete_options=_delete_options(delete_options),
         )
-        return _obj_list(await self._call("DeleteCollection", request, api_pb2.ListResponse))
+        packed: PackedList = await self._call("DeleteCollection", request, parse_list_response)
+        return packed.decode()
 
     async def watch(
         self, resource: str, namespace: str = "", options: ListOptions | None = None
@@ -533,7 +731,7 @@ class GrpcClient:
         request = api_pb2.WatchRequest(
             resource=resource, namespace=namespace, options=_list_options(options)
         )
-        call = self._stub("Watch", api_pb2.WatchBatch, stream=True)(
+        call = self._stub("Watch", api_pb2.WatchBatch.FromString, stream=True)(
             request, metadata=self._metadata
         )
         try:
@@ -550,13 +748,13 @@ class GrpcClient:
 
     async def bind(self, namespace: str, name: str, node_name: str, *, uid: str = "") -> None:
         request = api_pb2.BindRequest(namespace=namespace, name=name, node_name=node_name, uid=uid)
-        await self._call("Bind", request, api_pb2.BindResponse)
+        await self._call("Bind", request, api_pb2.BindResponse.FromString)
 
     async def create_many(self, resource: str, namespace: str, objs: Sequence[Obj]) -> BatchResult:
         request = api_pb2.CreateManyRequest(
             resource=resource, namespace=namespace, objects=[encode(o) for o in objs]
         )
-        return _batch(await self._call("CreateMany", request, api_pb2.BatchResponse))
+        return _batch(await self._call("CreateMany", request, api_pb2.BatchResponse.FromString))
 
     async def bind_many(self, bindings: Sequence[tuple[str, str, str]]) -> BatchResult:
         request = api_pb2.BindManyRequest(
@@ -564,11 +762,11 @@ class GrpcClient:
                 api_pb2.Binding(namespace=ns, name=n, node_name=node) for ns, n, node in bindings
             ]
         )
-        return _batch(await self._call("BindMany", request, api_pb2.BatchResponse))
+        return _batch(await self._call("BindMany", request, api_pb2.BatchResponse.FromString))
 
     async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
         request = api_pb2.UpdateManyRequest(resource=resource, objects=[encode(o) for o in objs])
-        return _batch(await self._call("UpdateMany", request, api_pb2.BatchResponse))
+        return _batch(await self._call("UpdateMany", request, api_pb2.BatchResponse.FromString))
 
     async def close(self) -> None:
         if self._mux is not None:

@@ -6,8 +6,9 @@ Modules: :mod:`~kubemu.scheduler.config` (KubeSchedulerConfiguration),
 :mod:`~kubemu.scheduler.queue` (activeQ/backoffQ/unschedulablePods/gated),
 :mod:`~kubemu.scheduler.cache_sync` (informers → core caches and queue),
 :mod:`~kubemu.scheduler.binder` (batched pods/binding), :mod:`~kubemu.scheduler.events`
-(FailedScheduling events, PodScheduled=False), :mod:`~kubemu.scheduler.metrics`,
-:mod:`~kubemu.scheduler.service` (the loop).
+(FailedScheduling and Preempted events, PodScheduled=False, nominatedNodeName),
+:mod:`~kubemu.scheduler.preemption` (victims' DisruptionTarget condition and deletion, cleared
+nominations), :mod:`~kubemu.scheduler.metrics`, :mod:`~kubemu.scheduler.service` (the loop).
 """
 
 from kubemu.scheduler.config import ConfigError, SchedulerConfig, load_config, parse_config

@@ -1,6 +1,6 @@
 """Informers → the scheduling cores' caches and the scheduling queue.
 
-Three informers (shared through an :class:`~kubemu.client.informer.InformerFactory`):
+Four informers (shared through an :class:`~kubemu.client.informer.InformerFactory`):
 
 * **nodes**: added, updated and removed in every core's cache. A node add, or an update that
   changes what scheduling looks at (labels, taints, ``spec.unschedulable``, allocatable,
@@ -11,7 +11,12 @@ Three informers (shared through an :class:`~kubemu.client.informer.InformerFacto
 * **pods**: *assigned* pods (``spec.nodeName`` set) feed the caches; a terminated one
   (Succeeded/Failed) leaves them, as does a deleted one, and both move the unschedulable pods
   (``AssignedPodDelete``). *Pending* pods whose ``spec.schedulerName`` is one of the profiles'
-  feed the queue (add, update, delete); other schedulers' pods are ignored.
+  feed the queue (add, update, delete); other schedulers' pods are ignored. Their
+  ``status.nominatedNodeName`` feeds the cores' nominators (upstream's nominator follows the
+  same events: an update that neither had nor has a nomination keeps one the scheduler made in
+  memory; a bound or deleted pod loses its nomination);
+* **poddisruptionbudgets** (policy/v1): added, updated and removed in every core, for
+  preemption.
 
 Core calls are not made from the handlers: they are buffered (coalesced per object: the last
 operation wins) and applied by :meth:`CacheSync.apply` on the scheduling thread, right before a
@@ -36,7 +41,8 @@ __all__ = ["CacheSync", "Op"]
 Obj = dict[str, Any]
 Op = tuple[str, Any]
 """(operation, argument): ``node`` bytes, ``node-``, name, ``ns`` bytes, ``ns-`` name,
-``pod`` bytes, ``pod-`` (namespace, name), ``forget`` (namespace, name)."""
+``pod`` bytes, ``pod-`` (namespace, name), ``forget`` (namespace, name), ``pdb`` bytes, ``pdb-``
+(namespace, name), ``nom`` (pod bytes, had a nomination before), ``nom-`` (namespace, name)."""
 
 _TERMINAL: Final = ("Succeeded", "Failed")
 
@@ -46,8 +52,30 @@ def _meta(obj: Obj) -> Obj:
     return m
 
 
+def _nominated_node(pod: Obj) -> str:
+    return str((pod.get("status") or {}).get("nominatedNodeName") or "")
+
+
 def _assigned(obj: Obj | DeletedFinalStateUnknown) -> bool:
     return bool((tombstone_object(obj).get("spec") or {}).get("nodeName"))
+
+
+def _pod_sched_view(pod: Obj) -> tuple[Any, ...]:
+    """What scheduling looks at on an assigned pod: its spec and labels, and for preemption
+    its deletionTimestamp, startTime and DisruptionTarget condition."""
+    meta, status = _meta(pod), pod.get("status") or {}
+    disruption = [
+        (c.get("status"), c.get("reason"))
+        for c in status.get("conditions") or []
+        if isinstance(c, dict) and c.get("type") == "DisruptionTarget"
+    ]
+    return (
+        pod.get("spec"),
+        meta.get("labels"),
+        meta.get("deletionTimestamp"),
+        status.get("startTime"),
+        disruption,
+    )
 
 
 def _node_sched_view(node: Obj) -> tuple[Any, ...]:
@@ -86,6 +114,7 @@ class CacheSync:
         self._ops: dict[tuple[str, str], Op] = {}
         self._assigned: set[str] = set()
         self.informers: list[SharedInformer] = []
+        self.pods_informer: SharedInformer | None = None
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -110,7 +139,10 @@ class CacheSync:
             self.on_pending_pod_delete,
             filter_func=self.responsible_for,
         )
-        self.informers = [nodes, namespaces, pods]
+        pdbs = factory.informer("poddisruptionbudgets")
+        pdbs.add_event_handler(self.on_pdb_add, self.on_pdb_update, self.on_pdb_delete)
+        self.informers = [nodes, namespaces, pods, pdbs]
+        self.pods_informer = pods
         return self.informers
 
     def responsible_for(self, obj: Obj | DeletedFinalStateUnknown) -> bool:
@@ -150,6 +182,14 @@ class CacheSync:
                     core_mod.set_namespace(core, arg)
                 elif op == "ns-":
                     core_mod.remove_namespace(core, arg)
+                elif op == "pdb":
+                    core_mod.set_pdb(core, arg)
+                elif op == "pdb-":
+                    core_mod.remove_pdb(core, *arg)
+                elif op == "nom":
+                    core_mod.set_nominated_pod(core, *arg)
+                elif op == "nom-":
+                    core_mod.remove_nominated_pod(core, *arg)
 
     def flush(self) -> None:
         """``apply(take())`` here and now (tests; nothing else may be using the cores)."""
@@ -205,6 +245,8 @@ class CacheSync:
         if (pod.get("status") or {}).get("phase") in _TERMINAL:
             return
         key = pod_key(pod)
+        if key not in self._assigned:
+            self._drop_nomination(key)
         self._assigned.add(key)
         self._put("pod", key, ("pod", self.encode(pod)))
 
@@ -213,9 +255,7 @@ class CacheSync:
             if (old.get("status") or {}).get("phase") not in _TERMINAL:
                 self._remove_assigned(new)
             return
-        if old.get("spec") != new.get("spec") or _meta(old).get("labels") != _meta(new).get(
-            "labels"
-        ):
+        if _pod_sched_view(old) != _pod_sched_view(new):
             self.on_assigned_pod_add(new)
         elif pod_key(new) not in self._assigned:
             self.on_assigned_pod_add(new)
@@ -231,18 +271,44 @@ class CacheSync:
         self.queue.delete(key)
         self.queue.move_all_to_active_or_backoff("AssignedPodDelete")
 
+    def _drop_nomination(self, key: str) -> None:
+        ns, _, name = key.partition("/")
+        self._put("nom", key, ("nom-", (ns, name)))
+
+    # -- pod disruption budgets ----------------------------------------------------------------
+
+    def on_pdb_add(self, pdb: Obj) -> None:
+        meta = _meta(pdb)
+        key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        self._put("pdb", key, ("pdb", self.encode(pdb)))
+
+    def on_pdb_update(self, old: Obj, new: Obj) -> None:
+        if old.get("spec") != new.get("spec") or old.get("status") != new.get("status"):
+            self.on_pdb_add(new)
+
+    def on_pdb_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        meta = _meta(tombstone_object(obj))
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        self._put("pdb", f"{ns}/{name}", ("pdb-", (ns, name)))
+
     # -- pending pods ------------------------------------------------------------------------------
 
     def on_pending_pod_add(self, pod: Obj) -> None:
         self.queue.add(pod)
+        if _nominated_node(pod):
+            self._put("nom", pod_key(pod), ("nom", (self.encode(pod), True)))
 
     def on_pending_pod_update(self, old: Obj, new: Obj) -> None:
         self.queue.update(old, new)
+        had = bool(_nominated_node(old))
+        if had or _nominated_node(new):
+            self._put("nom", pod_key(new), ("nom", (self.encode(new), had)))
 
     def on_pending_pod_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
         pod = tombstone_object(obj)
         key = pod_key(pod)
         self.queue.delete(key)
+        self._drop_nomination(key)
         if not (pod.get("spec") or {}).get("nodeName") and key not in self._assigned:
             # Deleted while pending (not just assigned): drop an assumption, if any.
             self._put("pod", key, ("pod-", (key.partition("/")[0], key.partition("/")[2])))

@@ -12,11 +12,12 @@ thread right before each batch (see :mod:`kubemu.scheduler.service`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kubemu.apiserver import codec
 
-__all__ = ["Outcome", "SchedulingCore", "encode_profile", "rust_core"]
+__all__ = ["Outcome", "Preemption", "SchedulingCore", "encode_profile", "preemption", "rust_core"]
 
 
 class Outcome(Protocol):
@@ -101,3 +102,68 @@ def remove_namespace(core: SchedulingCore, name: str) -> None:
     fn = getattr(core, "remove_namespace", None)
     if fn is not None:
         fn(name)
+
+
+def set_pdb(core: SchedulingCore, pdb: bytes) -> None:
+    """A PodDisruptionBudget for preemption (stand-in cores may lack them)."""
+    fn = getattr(core, "set_pdb", None)
+    if fn is not None:
+        fn(pdb)
+
+
+def remove_pdb(core: SchedulingCore, namespace: str, name: str) -> None:
+    fn = getattr(core, "remove_pdb", None)
+    if fn is not None:
+        fn(namespace, name)
+
+
+def set_nominated_pod(core: SchedulingCore, pod: bytes, had_nomination: bool) -> None:
+    """A pending pod's ``status.nominatedNodeName`` for the core's nominator."""
+    fn = getattr(core, "set_nominated_pod", None)
+    if fn is not None:
+        fn(pod, had_nomination)
+
+
+def remove_nominated_pod(core: SchedulingCore, namespace: str, name: str) -> None:
+    fn = getattr(core, "remove_nominated_pod", None)
+    if fn is not None:
+        fn(namespace, name)
+
+
+@dataclass(frozen=True)
+class Preemption:
+    """What PostFilter (DefaultPreemption) decided for an unschedulable pod."""
+
+    nominated_node: str | None
+    """The node the pod is now nominated to; ``""``: clear its nomination; None: unchanged."""
+    victims: tuple[tuple[str, str, str], ...] = ()
+    """(namespace, name, uid) of the pods to delete, most important first."""
+    cleared_nominations: tuple[tuple[str, str], ...] = ()
+    """(namespace, name) of lower-priority pods whose nomination must be cleared."""
+
+    @property
+    def preempted(self) -> bool:
+        return bool(self.nominated_node) and bool(self.victims)
+
+
+def preemption(outcome: Outcome) -> Preemption | None:
+    """The preemption part of an outcome (None when PostFilter decided nothing, or the core does
+    not preempt)."""
+    node = getattr(outcome, "nominated_node", None)
+    if node is None:
+        return None
+    victims = getattr(outcome, "victims", None) or ()
+    cleared = getattr(outcome, "cleared_nominations", None) or ()
+    return Preemption(
+        str(node),
+        tuple((str(a), str(b), str(c)) for a, b, c in victims),
+        tuple((str(a), str(b)) for a, b in cleared),
+    )
+
+
+def preemption_attempted(outcome: Outcome) -> bool:
+    """DefaultPreemption's PostFilter ran for this outcome (it either decided something or said
+    why not, in the ``preemption: ...`` part of the message)."""
+    if getattr(outcome, "nominated_node", None) is not None:
+        return True
+    return outcome.status == "unschedulable" and " preemption: " in (outcome.message or "")

@@ -1,5 +1,7 @@
 """What a failed attempt leaves on the API: a ``FailedScheduling`` Event and the pod's
-``PodScheduled=False`` condition.
+``PodScheduled=False`` condition (with ``status.nominatedNodeName`` when preemption nominated
+a node, in the same status update as upstream's ``updatePod``); and the ``Preempted`` Event on a
+preemption victim.
 
 The Event is a core/v1 Event as kube-scheduler's recorder writes it: ``reason:
 FailedScheduling``, ``type: Warning``, the FitError message (``0/N nodes are available:
@@ -26,23 +28,47 @@ from kubemu.client.interface import Client
 from kubemu.objects.errors import Reason, StatusError
 from kubemu.objects.meta import now_rfc3339
 
-__all__ = ["FAILED_SCHEDULING", "EventRecorder", "failed_scheduling_event"]
+__all__ = ["FAILED_SCHEDULING", "PREEMPTED", "EventRecorder", "failed_scheduling_event"]
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
 FAILED_SCHEDULING: Final = "FailedScheduling"
+PREEMPTED: Final = "Preempted"
 
 
 def failed_scheduling_event(
     pod: Obj, message: str, *, component: str, instance: str, now: float
 ) -> Obj:
     """The core/v1 Event for a failed attempt of ``pod``."""
+    return pod_event(
+        pod,
+        FAILED_SCHEDULING,
+        message,
+        component=component,
+        instance=instance,
+        now=now,
+        type_="Warning",
+    )
+
+
+def pod_event(
+    pod: Obj,
+    reason: str,
+    message: str,
+    *,
+    component: str,
+    instance: str,
+    now: float,
+    type_: str,
+    action: str | None = None,
+) -> Obj:
+    """A core/v1 Event about ``pod`` (``reason``, ``type_`` Normal or Warning)."""
     meta = pod.get("metadata") or {}
     name, namespace = meta.get("name", ""), meta.get("namespace", "")
     stamp = now_rfc3339(now)
-    return {
+    event: Obj = {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": f"{name}.{int(now * 1e9):x}", "namespace": namespace},
@@ -54,9 +80,9 @@ def failed_scheduling_event(
             "uid": meta.get("uid", ""),
             "resourceVersion": meta.get("resourceVersion", ""),
         },
-        "reason": FAILED_SCHEDULING,
+        "reason": reason,
         "message": message,
-        "type": "Warning",
+        "type": type_,
         "source": {"component": component},
         "firstTimestamp": stamp,
         "lastTimestamp": stamp,
@@ -64,6 +90,9 @@ def failed_scheduling_event(
         "reportingComponent": component,
         "reportingInstance": instance,
     }
+    if action is not None:
+        event["action"] = action
+    return event
 
 
 def _scheduled_condition(pod: Obj) -> Obj | None:
@@ -90,17 +119,24 @@ class EventRecorder:
         self.instance = instance or component
         self.clock = clock
         self._events: list[Obj] = []
-        self._conditions: dict[str, tuple[Obj, str, str]] = {}
+        self._conditions: dict[str, tuple[Obj, str, str, str | None]] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.events_written = 0
         self.conditions_written = 0
 
     def failed_scheduling(
-        self, pod: Obj, message: str, *, error: bool = False, component: str | None = None
+        self,
+        pod: Obj,
+        message: str,
+        *,
+        error: bool = False,
+        component: str | None = None,
+        nominated_node: str | None = None,
     ) -> None:
         """Record a failed attempt (``error``: the scheduler failed, not the fit).
-        ``component``: the profile's schedulerName (default: the recorder's)."""
+        ``component``: the profile's schedulerName (default: the recorder's).
+        ``nominated_node``: preemption's nomination (``""`` clears it; None leaves it)."""
         self._events.append(
             failed_scheduling_event(
                 pod,
@@ -114,15 +150,34 @@ class EventRecorder:
         key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
         reason = "SchedulerError" if error else "Unschedulable"
         cond = _scheduled_condition(pod)
+        current_nnn = (pod.get("status") or {}).get("nominatedNodeName") or ""
         if (
             cond is not None
             and cond.get("status") == "False"
             and cond.get("reason") == reason
             and cond.get("message") == message
+            and (nominated_node is None or nominated_node == current_nnn)
         ):
             self._conditions.pop(key, None)
         else:
-            self._conditions[key] = (pod, reason, message)
+            self._conditions[key] = (pod, reason, message, nominated_node)
+        self._wakeup.set()
+
+    def preempted(self, victim: Obj, preemptor_uid: str, node: str) -> None:
+        """The ``Preempted`` Event on a victim (upstream: ``Preempted by pod <uid> on node
+        <node>``, type Normal, action Preempting)."""
+        self._events.append(
+            pod_event(
+                victim,
+                PREEMPTED,
+                f"Preempted by pod {preemptor_uid} on node {node}",
+                component=self.component,
+                instance=self.instance,
+                now=self.clock(),
+                type_="Normal",
+                action="Preempting",
+            )
+        )
         self._wakeup.set()
 
     @property
@@ -149,15 +204,17 @@ class EventRecorder:
                     self.events_written += 1
                 elif err.reason != Reason.NOT_FOUND:  # the namespace went away
                     log.warning("writing an event failed: %s", err)
-        for pod, reason, message in conditions.values():
+        for pod, reason, message, nominated in conditions.values():
             try:
-                if await self._set_condition(pod, reason, message):
+                if await self._set_condition(pod, reason, message, nominated):
                     self.conditions_written += 1
             except StatusError as e:
                 if e.reason != Reason.NOT_FOUND:
                     log.warning("updating the PodScheduled condition failed: %s", e)
 
-    async def _set_condition(self, pod: Obj, reason: str, message: str) -> bool:
+    async def _set_condition(
+        self, pod: Obj, reason: str, message: str, nominated: str | None = None
+    ) -> bool:
         meta = pod.get("metadata") or {}
         ns, name = meta.get("namespace", ""), meta.get("name", "")
         for attempt in range(2):
@@ -173,6 +230,10 @@ class EventRecorder:
             if cond.get("status") != "False":
                 cond["lastTransitionTime"] = now_rfc3339(self.clock())
             cond.update(status="False", reason=reason, message=message)
+            if nominated:
+                status["nominatedNodeName"] = nominated
+            elif nominated == "":
+                status.pop("nominatedNodeName", None)
             try:
                 await self.client.update_status("pods", ns, new)
                 return True

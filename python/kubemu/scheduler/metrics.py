@@ -10,7 +10,9 @@
 * ``scheduler_pod_scheduling_attempts``: attempts a pod needed;
 * ``scheduler_pending_pods{queue}``: ``active``, ``backoff``, ``unschedulable``, ``gated``,
   read from the queue when scraped;
-* ``scheduler_preemption_attempts_total``: stays 0 until the core preempts.
+* ``scheduler_preemption_attempts_total``: DefaultPreemption's PostFilter runs (one per
+  unschedulable attempt with preemption enabled, whatever it decided);
+* ``scheduler_preemption_victims``: victims per carried-out preemption (buckets 1, 2, 4, ... 64).
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ class SchedulerMetrics:
         self.preemption_attempts = Counter(
             "scheduler_preemption_attempts_total",
             "Total preemption attempts in the cluster till now",
+            registry=r,
+        )
+        self.preemption_victims = Histogram(
+            "scheduler_preemption_victims",
+            "Number of selected preemption victims",
+            buckets=exponential_buckets(1, 2, 7),
             registry=r,
         )
 

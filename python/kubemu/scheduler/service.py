@@ -8,7 +8,12 @@
    order; each placed pod is assumed in the core's cache before the next is scheduled (with
    several profiles, placed pods are also added to the other profiles' caches);
 3. unschedulable pods go to unschedulablePods with a FailedScheduling event and
-   PodScheduled=False; pods whose attempt failed with an error go to backoffQ (event too);
+   PodScheduled=False; pods whose attempt failed with an error go to backoffQ (event too).
+   When the core preempted for a pod (DefaultPreemption, PostFilter), the pod's
+   ``status.nominatedNodeName`` is written with its condition, and the
+   :class:`~kubemu.scheduler.preemption.Preemptor` deletes the victims and clears lower
+   nominations in the background; the victims' deletions move the pod on (AssignedPodDelete),
+   as upstream;
 4. placed pods are handed to the :class:`~kubemu.scheduler.binder.Binder` (bound in the
    background while the next batch is scheduled).
 
@@ -38,9 +43,16 @@ from kubemu.scheduler.config import (
     Profile,
     SchedulerConfig,
 )
-from kubemu.scheduler.core import Outcome, SchedulingCore, rust_core
+from kubemu.scheduler.core import (
+    Outcome,
+    SchedulingCore,
+    preemption,
+    preemption_attempted,
+    rust_core,
+)
 from kubemu.scheduler.events import EventRecorder
 from kubemu.scheduler.metrics import SchedulerMetrics
+from kubemu.scheduler.preemption import Preemptor
 from kubemu.scheduler.queue import QueuedPod, SchedulingQueue
 
 __all__ = ["CoreFactory", "ErrorOutcome", "Scheduler"]
@@ -115,6 +127,7 @@ class Scheduler:
             batch_size=bind_batch_size,
             max_in_flight=max_binds_in_flight,
         )
+        self.preemptor = Preemptor(client, self.events, self.metrics, lookup=self._lookup_pod)
         self._own_informers = informers is None
         self.informers = informers if informers is not None else InformerFactory(client)
         self._task: asyncio.Task[None] | None = None
@@ -145,6 +158,7 @@ class Scheduler:
                 pass
             self._task = None
         await self.binder.stop()
+        await self.preemptor.stop()
         await self.events.stop()
         if self._own_informers:
             await self.informers.stop()
@@ -196,12 +210,28 @@ class Scheduler:
             error = out.status != "unschedulable"
             message = out.message or ("error" if error else "unschedulable")
             self.metrics.attempt("error" if error else "unschedulable", profile, per_pod)
-            self.events.failed_scheduling(qp.pod, message, error=error, component=profile)
+            decision = preemption(out) if not error else None
+            if not error and preemption_attempted(out):
+                self.metrics.preemption_attempts.inc()
+            self.events.failed_scheduling(
+                qp.pod,
+                message,
+                error=error,
+                component=profile,
+                nominated_node=decision.nominated_node if decision is not None else None,
+            )
+            if decision is not None and decision.preempted:
+                await self.preemptor.submit(qp.pod, decision)
             if error:
                 self.queue.add_backoff(qp)
             else:
                 self.queue.add_unschedulable(qp, dict(out.reasons))
         await self.binder.submit(assumed)
+
+    def _lookup_pod(self, key: str) -> Obj | None:
+        """The pod as the informer last saw it."""
+        informer = self.cache.pods_informer
+        return informer.indexer.get_by_key(key) if informer is not None else None
 
     def _schedule_blocking(
         self, ops: Sequence[Op], pods: Sequence[QueuedPod]

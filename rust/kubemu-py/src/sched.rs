@@ -43,6 +43,18 @@ pub struct ScheduleResult {
     message: Option<String>,
     reasons: Vec<(String, usize)>,
     scores: Option<Vec<ks::engine::NodeScore>>,
+    /// After preemption: the node the pod is now nominated to; `""` when its
+    /// nomination must be cleared; None when unchanged.
+    #[pyo3(get)]
+    nominated_node: Option<String>,
+    /// Pods to delete for the nomination: `(namespace, name, uid)`, most
+    /// important first.
+    #[pyo3(get)]
+    victims: Vec<(String, String, String)>,
+    /// Lower-priority pods nominated to that node whose nomination must be
+    /// cleared: `(namespace, name)`.
+    #[pyo3(get)]
+    cleared_nominations: Vec<(String, String)>,
 }
 
 #[pymethods]
@@ -99,8 +111,15 @@ fn to_result(pod: String, r: Result<ks::ScheduleResult, ks::ScheduleError>) -> S
             message: None,
             reasons: Vec::new(),
             scores: r.scores,
+            nominated_node: None,
+            victims: Vec::new(),
+            cleared_nominations: Vec::new(),
         },
         Err(e) => {
+            let post = match &e {
+                ks::ScheduleError::Fit(f) => f.post_filter_result(),
+                _ => None,
+            };
             let (status, reasons) = match &e {
                 ks::ScheduleError::Fit(f) => {
                     let mut v: Vec<(String, usize)> =
@@ -122,6 +141,29 @@ fn to_result(pod: String, r: Result<ks::ScheduleResult, ks::ScheduleError>) -> S
                 message: Some(e.to_string()),
                 reasons,
                 scores: None,
+                nominated_node: post.map(|r| r.nominated_node.to_string()),
+                victims: post
+                    .map(|r| {
+                        r.victims
+                            .iter()
+                            .map(|p| {
+                                (
+                                    p.namespace.to_string(),
+                                    p.name.to_string(),
+                                    p.uid.to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                cleared_nominations: post
+                    .map(|r| {
+                        r.cleared_nominations
+                            .iter()
+                            .map(|p| (p.namespace.to_string(), p.name.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         }
     }
@@ -164,7 +206,7 @@ struct RawPluginConfig {
 
 /// Extension points upstream has that kubemu-sched does not run (yet):
 /// accepted when nothing is enabled there.
-const UNRUN_POINTS: [&str; 5] = ["postFilter", "permit", "preBind", "bind", "postBind"];
+const UNRUN_POINTS: [&str; 4] = ["permit", "preBind", "bind", "postBind"];
 
 fn spec_of(p: &RawPlugin) -> PluginSpec {
     PluginSpec::new(&p.name, p.weight.unwrap_or(0))
@@ -425,6 +467,65 @@ impl Scheduler {
             }
             Ok(out)
         })
+    }
+
+    /// Adds or replaces a PodDisruptionBudget (msgpack of a policy/v1
+    /// PodDisruptionBudget) for preemption; returns `namespace/name`.
+    fn set_pdb(&self, py: Python<'_>, pdb: &[u8]) -> PyResult<String> {
+        py.detach(|| {
+            let p = ks::pdb::Pdb::from_msgpack(pdb)
+                .map_err(|e| value_error(format!("poddisruptionbudget: {e}")))?;
+            let key = format!("{}/{}", p.namespace, p.name);
+            self.inner.lock().core.pdbs_mut().set(p);
+            Ok(key)
+        })
+    }
+
+    /// Removes a PodDisruptionBudget; False if unknown.
+    fn remove_pdb(&self, py: Python<'_>, namespace: &str, name: &str) -> bool {
+        py.detach(|| self.inner.lock().core.pdbs_mut().remove(namespace, name))
+    }
+
+    /// Number of PodDisruptionBudgets known.
+    #[getter]
+    fn pdb_count(&self) -> usize {
+        self.inner.lock().core.pdbs().len()
+    }
+
+    /// Follows a pending pod's `status.nominatedNodeName` (msgpack of the
+    /// Pod): nominates it there, or drops its nomination when it has none,
+    /// unless `had_nomination` is False (an update that neither had nor has
+    /// one keeps a nomination this scheduler made, as upstream).
+    #[pyo3(signature = (pod, had_nomination=true))]
+    fn set_nominated_pod(&self, py: Python<'_>, pod: &[u8], had_nomination: bool) -> PyResult<()> {
+        py.detach(|| {
+            let p = ks::PodInfo::from_msgpack(pod).map_err(|e| value_error(format!("pod: {e}")))?;
+            self.inner
+                .lock()
+                .core
+                .set_nominated_pod(Arc::new(p), had_nomination);
+            Ok(())
+        })
+    }
+
+    /// Drops the nomination of a pod (deleted or bound); False if it had none.
+    fn remove_nominated_pod(&self, py: Python<'_>, namespace: &str, name: &str) -> bool {
+        py.detach(|| {
+            self.inner
+                .lock()
+                .core
+                .remove_nominated_pod(&format!("{namespace}/{name}"))
+                .is_some()
+        })
+    }
+
+    /// The node a pod is nominated to, if any.
+    fn nominated_node(&self, namespace: &str, name: &str) -> Option<String> {
+        let g = self.inner.lock();
+        g.core
+            .nominator()
+            .node_of(&format!("{namespace}/{name}"))
+            .map(str::to_string)
     }
 
     /// Nodes in the cache.

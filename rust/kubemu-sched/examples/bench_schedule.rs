@@ -2,11 +2,17 @@
 //! like scheduler_perf's SchedulingBasic (nodes 4 cpu / 32Gi / 110 pods,
 //! pods 100m / 500Mi), decoded from msgpack like the apiserver's bytes.
 //!
-//! `cargo run --release -p kubemu-sched --example bench_schedule [NODES] [PODS]`
-//! (defaults 5000 × 10000). Prints pods/s for the scheduling loop only
-//! (decoding is timed separately). With `BENCH_WITHOUT_TOPOLOGY=1` the
+//! `cargo run --release -p kubemu-sched --example bench_schedule [NODES] [PODS] [PCT]`
+//! (defaults 5000 × 10000, PCT 0). PCT is `percentageOfNodesToScore`: 0 is
+//! upstream's adaptive sampling, 100 scores all nodes. Prints pods/s for the
+//! scheduling loop only (decoding is timed separately), and where Linux's
+//! `/proc/thread-self/schedstat` exists also `cpu_pods_per_s`: pods per
+//! second of the thread's own CPU time (less sensitive to other processes
+//! on a shared machine; compare runs with both). With `BENCH_WITHOUT_TOPOLOGY=1` the
 //! profile leaves out PodTopologySpread and InterPodAffinity (an A/B of
-//! their cost on pods without spread or affinity terms).
+//! their cost on pods without spread or affinity terms); with
+//! `BENCH_WITHOUT=Name,Name` it leaves out the named plugins (each
+//! plugin's share of the time).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,17 +24,24 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let nodes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
     let pods: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let pct: i32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
 
     let mut cfg = Profile::default_config();
     if std::env::var_os("BENCH_WITHOUT_TOPOLOGY").is_some() {
         cfg.multi_point
             .retain(|p| p.name != "PodTopologySpread" && p.name != "InterPodAffinity");
     }
+    if let Ok(w) = std::env::var("BENCH_WITHOUT") {
+        let names: Vec<String> = w.split(',').map(String::from).collect();
+        cfg.multi_point
+            .retain(|p| !names.contains(&p.name.to_string()));
+    }
     let profile = Profile::build(&cfg, &kubemu_sched::Registry::in_tree()).expect("profile");
     let mut s = Scheduler::new(
         profile,
         SchedulerOptions {
             seed: 1,
+            percentage_of_nodes_to_score: pct,
             ..Default::default()
         },
     );
@@ -51,14 +64,28 @@ fn main() {
         .collect();
     let decode = t0.elapsed();
 
+    let cpu0 = thread_cpu_ns();
     let t1 = Instant::now();
     let results = s.schedule_batch(&batch);
     let elapsed = t1.elapsed();
+    let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) as f64 / 1e9);
     let ok = results.iter().filter(|r| r.is_ok()).count();
+    let cpu_rate = cpu.map_or("n/a".to_string(), |c| format!("{:.0}", pods as f64 / c));
     println!(
-        "nodes={nodes} pods={pods} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} (pod decode incl. encode: {:.0} pods/s)",
+        "nodes={nodes} pods={pods} pct={pct} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} cpu_pods_per_s={cpu_rate} (pod decode incl. encode: {:.0} pods/s)",
         elapsed.as_secs_f64(),
         pods as f64 / elapsed.as_secs_f64(),
         pods as f64 / decode.as_secs_f64()
     );
+}
+
+/// This thread's CPU time in ns (`/proc/thread-self/schedstat`'s first
+/// field), if the file exists.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

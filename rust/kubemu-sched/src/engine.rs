@@ -8,6 +8,14 @@
 //! Reserve. The run is a pure function of the cache contents, the pod order
 //! and the seed.
 //!
+//! The filter loop reads each node's hot block from the cache's dense array
+//! first: a node that satisfies every Filter plugin's
+//! [`FilterPlugin::hot_accept`] condition is feasible without calling those
+//! plugins (the others still run); any other node gets every filter as
+//! usual, so the feasible list and the FitError reasons are unchanged. The
+//! feasible nodes' hot blocks are copied into one contiguous array that the
+//! Score plugins read ([`ScorePlugin::score_nodes`]).
+//!
 //! Filtering runs sequentially with upstream's stopping rule; a parallel
 //! version must give the same feasible list and the same
 //! `next_start_node_index` (evaluate chunks in parallel, merge in order,
@@ -17,11 +25,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::cache::{Cache, NodeIdx, NodeInfo};
+use crate::cache::{Cache, NodeHot, NodeIdx, NodeInfo};
 use crate::framework::{
-    Code, CycleState, FilterPlugin, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
+    Code, CycleState, FilterPlugin, Handle, HotAccept, NodeToStatus, PostFilterResult,
+    PreFilterExtensions, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
+use crate::nominator::{nominator_key, Nominator};
+use crate::pdb::PdbList;
 use crate::rand::SplitMix64;
 
 /// Below this many nodes, all are evaluated (upstream `minFeasibleNodesToFind`).
@@ -91,6 +102,27 @@ pub struct FitError {
     pub reasons: HashMap<String, usize>,
     /// Per rejected node: the plugin and code that rejected it.
     pub node_statuses: Vec<(Box<str>, &'static str, Code)>,
+    /// What PostFilter (preemption) said and decided; None when no
+    /// PostFilter plugin ran. Boxed: most FitErrors have none.
+    pub post_filter: Option<Box<PostFilterOutcome>>,
+}
+
+/// The PostFilter plugins' outcome for a pod that fits nowhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostFilterOutcome {
+    /// Their message (e.g. `preemption: ...`), appended to the FitError
+    /// message as upstream does; None on success.
+    pub message: Option<String>,
+    /// What they decided: the nomination (empty node = clear it), the
+    /// victims to delete, the nominations to clear.
+    pub result: Option<PostFilterResult>,
+}
+
+impl FitError {
+    /// The PostFilter decision, if any.
+    pub fn post_filter_result(&self) -> Option<&PostFilterResult> {
+        self.post_filter.as_ref().and_then(|o| o.result.as_ref())
+    }
 }
 
 impl fmt::Display for FitError {
@@ -100,16 +132,20 @@ impl fmt::Display for FitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "0/{} nodes are available:", self.num_all_nodes)?;
         if let Some(m) = &self.pre_filter_msg {
-            return write!(f, " {m}.");
+            write!(f, " {m}.")?;
+        } else {
+            let mut entries: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect();
+            entries.sort();
+            if !entries.is_empty() {
+                write!(f, " {}.", entries.join(", "))?;
+            }
         }
-        let mut entries: Vec<String> = self
-            .reasons
-            .iter()
-            .map(|(r, n)| format!("{n} {r}"))
-            .collect();
-        entries.sort();
-        if !entries.is_empty() {
-            write!(f, " {}.", entries.join(", "))?;
+        if let Some(m) = self.post_filter.as_ref().and_then(|o| o.message.as_ref()) {
+            write!(f, " {m}.")?;
         }
         Ok(())
     }
@@ -154,10 +190,13 @@ fn plugin_error(plugin: &'static str, s: &Status) -> ScheduleError {
 /// Buffers reused across pods.
 #[derive(Default)]
 struct Scratch {
-    feasible: Vec<NodeIdx>,
+    /// The feasible nodes' hot blocks, in feasible order.
+    hot: Vec<NodeHot>,
     failed: Vec<(NodeIdx, Status)>,
     totals: Vec<i64>,
     scores: Vec<i64>,
+    /// PreFilter plugins that returned Skip for the current pod.
+    skipped: smallvec::SmallVec<[usize; 8]>,
 }
 
 /// The scheduler core: a node cache and one profile.
@@ -168,6 +207,8 @@ pub struct Scheduler {
     rng: SplitMix64,
     next_start_node_index: usize,
     scratch: Scratch,
+    nominator: Nominator,
+    pdbs: PdbList,
 }
 
 impl Scheduler {
@@ -180,6 +221,8 @@ impl Scheduler {
             opts,
             next_start_node_index: 0,
             scratch: Scratch::default(),
+            nominator: Nominator::default(),
+            pdbs: PdbList::default(),
         }
     }
 
@@ -229,7 +272,19 @@ impl Scheduler {
     pub fn schedule_one(&mut self, pod: &Arc<PodInfo>) -> Result<ScheduleResult, ScheduleError> {
         self.cache.prepare();
         let mut state = CycleState::new();
-        let result = self.schedule_pod(&mut state, pod)?;
+        self.scratch.skipped.clear();
+        let result = match self.schedule_pod(&mut state, pod) {
+            Ok(r) => r,
+            Err(ScheduleError::Fit(fit)) => {
+                return Err(ScheduleError::Fit(
+                    self.run_post_filter(&mut state, pod, fit),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.nominator.is_empty() {
+            self.nominator.remove(&nominator_key(pod));
+        }
         self.cache.add_pod(Arc::clone(pod), &result.node);
         let reserve = &self.profile.points[6];
         for (k, &i) in reserve.iter().enumerate() {
@@ -262,6 +317,8 @@ impl Scheduler {
             rng,
             next_start_node_index,
             scratch,
+            nominator,
+            pdbs,
         } = self;
         let cache: &Cache = cache;
         let num_all_nodes = cache.num_nodes();
@@ -273,6 +330,7 @@ impl Scheduler {
             pre_filter_msg,
             reasons: HashMap::new(),
             node_statuses: Vec::new(),
+            post_filter: None,
         };
 
         // PreFilter.
@@ -309,6 +367,7 @@ impl Scheduler {
                 Err(s) => return Err(plugin_error(p.name(), &s)),
             }
         }
+        scratch.skipped.clone_from(&skipped);
         let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
             .iter()
             .filter(|i| !skipped.contains(i))
@@ -334,42 +393,114 @@ impl Scheduler {
             }
         };
 
+        // The nominated node first (upstream `evaluateNominatedNode`).
+        if let Some(node) = try_nominated_node(
+            cache, profile, &skipped, &filters, nominator, pdbs, state, pod,
+        )? {
+            return Ok(ScheduleResult {
+                node,
+                evaluated_nodes: 1,
+                feasible_nodes: 1,
+                scores: None,
+            });
+        }
+
         // Filter, from the round-robin start, until enough feasible nodes.
         let n = nodes.len();
         let pct = profile
             .percentage_of_nodes_to_score
             .unwrap_or(opts.percentage_of_nodes_to_score);
         let to_find = num_feasible_nodes_to_find(pct, n);
-        scratch.feasible.clear();
+        // The feasible nodes, in order (their hot blocks in `scratch.hot`).
+        let mut infos: Vec<&NodeInfo> = Vec::with_capacity(to_find.min(n));
+        scratch.hot.clear();
+        scratch.hot.reserve(to_find.min(n));
         scratch.failed.clear();
         if n > 0 && profile.points[3].is_empty() {
-            scratch
-                .feasible
-                .extend((0..to_find).map(|k| nodes[(*next_start_node_index + k) % n]));
+            for k in 0..to_find {
+                let idx = nodes[(*next_start_node_index + k) % n];
+                infos.push(cache.info(idx));
+                scratch.hot.push(*cache.hot(idx));
+            }
         } else if n > 0 {
-            let start = *next_start_node_index % n;
-            'nodes: for k in 0..n {
-                let idx = nodes[(start + k) % n];
-                let info = cache.info(idx);
-                for &(name, f) in &filters {
-                    if let Err(s) = f.filter(state, pod, info) {
-                        if s.code == Code::Error {
-                            return Err(plugin_error(name, &s));
-                        }
-                        scratch.failed.push((idx, s.with_plugin(name)));
-                        continue 'nodes;
-                    }
-                }
-                scratch.feasible.push(idx);
-                if scratch.feasible.len() == to_find {
-                    break;
+            // The filters' hot-block shortcuts, combined: a node that
+            // satisfies them needs only the filters without one.
+            let mut fast = HotAccept::default();
+            let mut rest: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> =
+                smallvec::SmallVec::new();
+            for &(name, f) in &filters {
+                match f.hot_accept(state, pod) {
+                    Some(c) => fast = fast.and(c),
+                    None => rest.push((name, f)),
                 }
             }
-            let processed = scratch.feasible.len() + scratch.failed.len();
+            let start = *next_start_node_index % n;
+            let has_nominated = !nominator.is_empty();
+            // Two plain slice loops (the walk wraps around once).
+            'walk: for part in [&nodes[start..], &nodes[..start]] {
+                'nodes: for &idx in part {
+                    let h = cache.hot(idx);
+                    // A node with nominated pods to yield to is filtered
+                    // twice (upstream's RunFilterPluginsWithNominatedPods);
+                    // the hot block does not know those pods, so this
+                    // comes before the shortcut.
+                    if has_nominated {
+                        let info = cache.info(idx);
+                        if let Some(r) = filter_with_nominated_pods(
+                            cache, profile, &skipped, &filters, nominator, pdbs, state, pod, info,
+                        ) {
+                            match r {
+                                Ok(()) => {
+                                    infos.push(info);
+                                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                                    if infos.len() == to_find {
+                                        break 'walk;
+                                    }
+                                }
+                                Err(s) if s.code == Code::Error => {
+                                    return Err(plugin_error(s.plugin, &s))
+                                }
+                                Err(s) => scratch.failed.push((idx, s)),
+                            }
+                            continue 'nodes;
+                        }
+                    }
+                    let to_run = if fast.holds(h) {
+                        if rest.is_empty() {
+                            // Feasible without touching the info itself.
+                            infos.push(cache.info_of_live(idx));
+                            scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                            if infos.len() == to_find {
+                                break 'walk;
+                            }
+                            continue;
+                        }
+                        &rest
+                    } else {
+                        &filters
+                    };
+                    let info = cache.info(idx);
+                    for &(name, f) in to_run {
+                        if let Err(s) = f.filter(state, pod, info) {
+                            if s.code == Code::Error {
+                                return Err(plugin_error(name, &s));
+                            }
+                            scratch.failed.push((idx, s.with_plugin(name)));
+                            continue 'nodes;
+                        }
+                    }
+                    infos.push(info);
+                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                    if infos.len() == to_find {
+                        break 'walk;
+                    }
+                }
+            }
+            let processed = infos.len() + scratch.failed.len();
             *next_start_node_index = (start + processed) % n;
         }
 
-        if scratch.feasible.is_empty() {
+        if infos.is_empty() {
             let mut e = fit_error(None);
             for (idx, s) in &scratch.failed {
                 for r in &s.reasons {
@@ -386,10 +517,10 @@ impl Scheduler {
             }
             return Err(ScheduleError::Fit(e));
         }
-        let evaluated_nodes = scratch.feasible.len() + scratch.failed.len();
-        if scratch.feasible.len() == 1 {
+        let evaluated_nodes = infos.len() + scratch.failed.len();
+        if infos.len() == 1 {
             return Ok(ScheduleResult {
-                node: cache.info(scratch.feasible[0]).name().into(),
+                node: infos[0].name().into(),
                 evaluated_nodes,
                 feasible_nodes: 1,
                 scores: None,
@@ -397,7 +528,6 @@ impl Scheduler {
         }
 
         // PreScore, Score, NormalizeScore, weights.
-        let infos: Vec<&NodeInfo> = scratch.feasible.iter().map(|&i| cache.info(i)).collect();
         let mut score_skipped: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
         for &i in &profile.points[4] {
             let p = &profile.plugins[i];
@@ -412,47 +542,70 @@ impl Scheduler {
         let f = infos.len();
         scratch.totals.clear();
         scratch.totals.resize(f, 0);
+        let scorers: smallvec::SmallVec<[(usize, &dyn ScorePlugin); 8]> = profile.points[5]
+            .iter()
+            .filter(|i| !score_skipped.contains(i))
+            .filter_map(|&i| profile.plugins[i].as_score().map(|sp| (i, sp)))
+            .collect();
         let mut per_plugin: Vec<(&'static str, Vec<i64>)> = Vec::new();
-        for &i in &profile.points[5] {
-            if score_skipped.contains(&i) {
-                continue;
-            }
+        for &(i, sp) in &scorers {
             let p = &profile.plugins[i];
-            let Some(sp): Option<&dyn ScorePlugin> = p.as_score() else {
-                continue;
-            };
-            sp.score_nodes(state, pod, &infos, &mut scratch.scores)
+            let scores = &mut scratch.scores;
+            sp.score_nodes(state, pod, &infos, &scratch.hot, scores)
                 .map_err(|s| plugin_error(p.name(), &s))?;
-            sp.normalize_scores(state, pod, &mut scratch.scores)
+            if scores.len() != f {
+                return Err(ScheduleError::Plugin {
+                    plugin: p.name(),
+                    message: format!("{} scores for {f} nodes", scores.len()),
+                });
+            }
+            sp.normalize_scores(state, pod, scores)
                 .map_err(|s| plugin_error(p.name(), &s))?;
             let w = profile.weights[i];
-            for (k, s) in scratch.scores.iter_mut().enumerate() {
-                if !(0..=MAX_NODE_SCORE).contains(s) {
-                    return Err(ScheduleError::Plugin {
-                        plugin: p.name(),
-                        message: format!(
-                            "plugin {:?} returns an invalid score {}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing",
-                            p.name(),
-                            s
-                        ),
-                    });
+            // One branch-free pass (vectorizable): weight, sum, and note
+            // any score out of range; the error names the first one.
+            let out_of_range = scores
+                .iter()
+                .fold(false, |bad, s| bad | ((*s as u64) > MAX_NODE_SCORE as u64));
+            if w == 1 {
+                for (t, s) in scratch.totals.iter_mut().zip(scores.iter()) {
+                    *t = t.wrapping_add(*s);
                 }
-                *s *= w;
-                scratch.totals[k] += *s;
+            } else {
+                for (t, s) in scratch.totals.iter_mut().zip(scores.iter()) {
+                    *t = t.wrapping_add(s.wrapping_mul(w));
+                }
+            }
+            if out_of_range {
+                let s = scores
+                    .iter()
+                    .find(|s| !(0..=MAX_NODE_SCORE).contains(*s))
+                    .copied()
+                    .unwrap_or_default();
+                return Err(ScheduleError::Plugin {
+                    plugin: p.name(),
+                    message: format!(
+                        "plugin {:?} returns an invalid score {}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing",
+                        p.name(),
+                        s
+                    ),
+                });
             }
             if opts.record_scores {
-                per_plugin.push((p.name(), scratch.scores.clone()));
+                per_plugin.push((p.name(), scores.iter().map(|s| s * w).collect()));
             }
         }
 
         // Highest total; ties by reservoir sampling in feasible order.
         let mut best = 0usize;
-        let mut count = 0u64;
-        for (k, &t) in scratch.totals.iter().enumerate() {
-            if k == 0 || t > scratch.totals[best] {
+        let mut best_total = scratch.totals[0];
+        let mut count = 1u64;
+        for (k, &t) in scratch.totals.iter().enumerate().skip(1) {
+            if t > best_total {
                 best = k;
+                best_total = t;
                 count = 1;
-            } else if t == scratch.totals[best] {
+            } else if t == best_total {
                 count += 1;
                 if rng.below(count) == 0 {
                     best = k;
@@ -476,5 +629,233 @@ impl Scheduler {
             feasible_nodes: f,
             scores,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Preemption and nominated pods (additions to the loop above).
+
+/// The AddPod/RemovePod extensions of the PreFilter plugins not skipped for
+/// the pod, in order.
+fn pre_filter_extensions<'p>(
+    profile: &'p Profile,
+    skipped: &[usize],
+) -> smallvec::SmallVec<[(&'static str, &'p dyn PreFilterExtensions); 4]> {
+    profile.points[2]
+        .iter()
+        .filter(|i| !skipped.contains(i))
+        .filter_map(|&i| {
+            let p = &profile.plugins[i];
+            p.as_pre_filter()
+                .and_then(|pf| pf.pre_filter_extensions())
+                .map(|e| (p.name(), e))
+        })
+        .collect()
+}
+
+/// Filters `info` counting the pods nominated there with priority ≥ the
+/// pod's (upstream `RunFilterPluginsWithNominatedPods`); None when there
+/// are none (the caller then runs the filters itself, the common case).
+#[allow(clippy::too_many_arguments)]
+fn filter_with_nominated_pods(
+    cache: &Cache,
+    profile: &Profile,
+    skipped: &[usize],
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    nominator: &Nominator,
+    pdbs: &PdbList,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    info: &NodeInfo,
+) -> Option<Result<(), Status>> {
+    if nominator.is_empty() || nominator.pods_for_node(info.name()).is_empty() {
+        return None;
+    }
+    let extensions = pre_filter_extensions(profile, skipped);
+    let h = Handle {
+        snapshot: cache,
+        filters,
+        extensions: &extensions,
+        nominator,
+        pdbs,
+    };
+    h.nominated_pods_to_yield_to(pod, info.name()).next()?;
+    Some(h.run_filters_with_nominated_pods(state, pod, info))
+}
+
+/// Upstream `evaluateNominatedNode`: when the pod has
+/// `status.nominatedNodeName` and that node passes the filters (with
+/// nominated pods), it is chosen without scoring. A filter error is
+/// returned; a rejection falls back to the full pass (None).
+#[allow(clippy::too_many_arguments)]
+fn try_nominated_node(
+    cache: &Cache,
+    profile: &Profile,
+    skipped: &[usize],
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    nominator: &Nominator,
+    pdbs: &PdbList,
+    state: &mut CycleState,
+    pod: &PodInfo,
+) -> Result<Option<Box<str>>, ScheduleError> {
+    if pod.nominated_node_name.is_empty() {
+        return Ok(None);
+    }
+    let Some(idx) = cache.index_of(&pod.nominated_node_name) else {
+        return Ok(None);
+    };
+    let info = cache.info(idx);
+    let r = match filter_with_nominated_pods(
+        cache, profile, skipped, filters, nominator, pdbs, state, pod, info,
+    ) {
+        Some(r) => r,
+        None => filters
+            .iter()
+            .try_for_each(|&(name, f)| f.filter(state, pod, info).map_err(|s| s.with_plugin(name))),
+    };
+    match r {
+        Ok(()) => Ok(Some(info.name().into())),
+        Err(s) if s.code == Code::Error => Err(plugin_error(s.plugin, &s)),
+        Err(_) => Ok(None),
+    }
+}
+
+impl Scheduler {
+    /// Upstream `RunPostFilterPlugins` after a FitError: the plugins run in
+    /// order until one succeeds, returns `UnschedulableAndUnresolvable` or
+    /// fails; their message and result go into the returned FitError. A
+    /// result's nomination is applied to the nominator at once (the next
+    /// pods of a batch see it), and cleared nominations are dropped.
+    fn run_post_filter(
+        &mut self,
+        state: &mut CycleState,
+        pod: &Arc<PodInfo>,
+        mut fit: FitError,
+    ) -> FitError {
+        if self.profile.points[7].is_empty() {
+            return fit;
+        }
+        let Self {
+            cache,
+            profile,
+            rng,
+            scratch,
+            nominator,
+            pdbs,
+            ..
+        } = self;
+        let cache: &Cache = cache;
+        // Node statuses: PreFilter rejections (all UnschedulableAndUnresolvable
+        // for the in-tree plugins) leave every node absent; otherwise the
+        // evaluated nodes, the others (outside PreFilter's set) absent.
+        let statuses = if fit.pre_filter_msg.is_some() {
+            NodeToStatus::new([], Code::UnschedulableAndUnresolvable)
+        } else {
+            NodeToStatus::new(
+                scratch.failed.iter().map(|(i, s)| (*i, s.code)),
+                Code::UnschedulableAndUnresolvable,
+            )
+        };
+        let skipped = scratch.skipped.clone();
+        let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
+            .iter()
+            .filter(|i| !skipped.contains(i))
+            .filter_map(|&i| {
+                profile.plugins[i]
+                    .as_filter()
+                    .map(|f| (profile.plugins[i].name(), f))
+            })
+            .collect();
+        let extensions = pre_filter_extensions(profile, &skipped);
+        let h = Handle {
+            snapshot: cache,
+            filters: &filters,
+            extensions: &extensions,
+            nominator,
+            pdbs,
+        };
+        let mut result: Option<PostFilterResult> = None;
+        let mut reasons: Vec<String> = Vec::new();
+        let mut outcome: Option<Result<(), Status>> = None;
+        for &i in &profile.points[7] {
+            let p = &profile.plugins[i];
+            let Some(pf) = p.as_post_filter() else {
+                continue;
+            };
+            let (r, s) = pf.post_filter(&h, rng, state, pod, &statuses);
+            match s {
+                Ok(()) => {
+                    result = r;
+                    outcome = Some(Ok(()));
+                    break;
+                }
+                Err(s) if s.code == Code::UnschedulableAndUnresolvable || s.code == Code::Error => {
+                    if s.code != Code::Error {
+                        result = r;
+                    }
+                    outcome = Some(Err(s));
+                    break;
+                }
+                Err(s) => {
+                    if r.is_some() {
+                        result = r;
+                    }
+                    reasons.extend(s.reasons.iter().map(|r| r.to_string()));
+                }
+            }
+        }
+        let msg = match outcome {
+            Some(Ok(())) => String::new(),
+            Some(Err(s)) => s.message(),
+            None => reasons.join(", "),
+        };
+        let message = (!msg.is_empty()).then_some(msg);
+        if let Some(r) = &result {
+            let key = nominator_key(pod);
+            if r.nominated_node.is_empty() {
+                nominator.remove(&key);
+            } else {
+                nominator.add(Arc::clone(pod), &r.nominated_node);
+            }
+            for c in &r.cleared_nominations {
+                nominator.remove(&nominator_key(c));
+            }
+        }
+        fit.post_filter = Some(Box::new(PostFilterOutcome { message, result }));
+        fit
+    }
+
+    /// The nominated pods.
+    pub fn nominator(&self) -> &Nominator {
+        &self.nominator
+    }
+
+    /// Records `pod`'s `status.nominatedNodeName` (an empty one removes the
+    /// nomination), as upstream's nominator follows pending pods. A pod
+    /// this scheduler nominated keeps its nomination when `pod` has none
+    /// and `had_nomination` is false (a stale update, as upstream's
+    /// `UpdateNominatedPod`).
+    pub fn set_nominated_pod(&mut self, pod: Arc<PodInfo>, had_nomination: bool) {
+        let node = pod.nominated_node_name.clone();
+        if node.is_empty() && !had_nomination {
+            return;
+        }
+        self.nominator.add(pod, &node);
+    }
+
+    /// Drops the nomination of `namespace/name` (the pod was deleted or
+    /// bound); returns the node it was nominated to.
+    pub fn remove_nominated_pod(&mut self, key: &str) -> Option<Box<str>> {
+        self.nominator.remove(key)
+    }
+
+    /// The PodDisruptionBudgets preemption respects.
+    pub fn pdbs(&self) -> &PdbList {
+        &self.pdbs
+    }
+
+    /// The PodDisruptionBudgets, for add/update/remove.
+    pub fn pdbs_mut(&mut self) -> &mut PdbList {
+        &mut self.pdbs
     }
 }

@@ -17,11 +17,15 @@ pub mod cache;
 pub mod engine;
 pub mod framework;
 pub mod model;
+pub mod nominator;
+pub mod pdb;
 pub mod plugins;
 pub mod quantity;
 pub mod rand;
 
 pub use cache::{Cache, NodeInfo};
-pub use engine::{FitError, ScheduleError, ScheduleResult, Scheduler, SchedulerOptions};
+pub use engine::{
+    FitError, PostFilterOutcome, ScheduleError, ScheduleResult, Scheduler, SchedulerOptions,
+};
 pub use framework::{Code, Profile, Registry, Status};
 pub use model::{DecodeError, Node, PodInfo, Resource};

@@ -147,7 +147,9 @@ fn fit_error_message_shape() {
     };
     assert_eq!(
         e.to_string(),
-        "0/5000 nodes are available: 3 Insufficient cpu, 4997 node(s) didn't match Pod's node affinity/selector."
+        "0/5000 nodes are available: 3 Insufficient cpu, 4997 node(s) didn't match Pod's node affinity/selector. \
+         preemption: 0/5000 nodes are available: 3 No preemption victims found for incoming pod, \
+         4997 Preemption is not helpful for scheduling.."
     );
     assert_eq!(e.node_statuses.len(), 5000);
     // Entries sort as strings, as upstream's sort.Strings does ("10 …" before "9 …").
@@ -156,6 +158,7 @@ fn fit_error_message_shape() {
         pre_filter_msg: None,
         reasons: HashMap::from([("b".to_string(), 9), ("a".to_string(), 10)]),
         node_statuses: vec![],
+        post_filter: None,
     };
     assert_eq!(e2.to_string(), "0/19 nodes are available: 10 a, 9 b.");
 }
@@ -191,7 +194,8 @@ fn prefilter_rejections_and_node_name_subsets() {
     };
     assert_eq!(
         e.to_string(),
-        "0/10 nodes are available: pod affinity terms conflict."
+        "0/10 nodes are available: pod affinity terms conflict. \
+         preemption: 0/10 nodes are available: 10 Preemption is not helpful for scheduling.."
     );
     // The subset's nodes fail Fit; the others count as absent. (One name per
     // term: `metadata.name In` with several values is invalid for Filter.)
@@ -216,7 +220,9 @@ fn prefilter_rejections_and_node_name_subsets() {
     };
     assert_eq!(
         e.to_string(),
-        "0/10 nodes are available: 2 Insufficient cpu, 8 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+        "0/10 nodes are available: 2 Insufficient cpu, 8 node(s) didn't satisfy plugin(s) [NodeAffinity]. \
+         preemption: 0/10 nodes are available: 2 No preemption victims found for incoming pod, \
+         8 Preemption is not helpful for scheduling.."
     );
     let mut empty = scheduler(1);
     assert_eq!(
@@ -242,7 +248,8 @@ fn assumed_pods_fill_nodes() {
     };
     assert_eq!(
         e.to_string(),
-        "0/2 nodes are available: 2 Insufficient cpu."
+        "0/2 nodes are available: 2 Insufficient cpu. \
+         preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.."
     );
     assert_eq!(s.cache().get("a").unwrap().requested.milli_cpu, 1000);
     // Deleting a pod frees room.

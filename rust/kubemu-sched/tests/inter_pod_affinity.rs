@@ -408,7 +408,8 @@ fn engine_hostname_anti_affinity_fills_ten_nodes() {
         match r {
             Err(ScheduleError::Fit(e)) => assert_eq!(
                 e.to_string(),
-                "0/10 nodes are available: 10 node(s) didn't match pod anti-affinity rules."
+                "0/10 nodes are available: 10 node(s) didn't match pod anti-affinity rules. \
+                 preemption: 0/10 nodes are available: 10 No preemption victims found for incoming pod.."
             ),
             other => panic!("expected a FitError, got {other:?}"),
         }

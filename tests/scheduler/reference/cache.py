@@ -58,6 +58,15 @@ class Cache:
         self.pod_node: dict[str, str] = {}
         self.zones: dict[str, list[str]] = {}  # insertion-ordered
         self.images: dict[str, ImageState] = {}
+        self.namespaces: dict[str, dict[str, str]] = {}  # name → labels
+
+    # Namespaces (for the namespaceSelector of pod affinity terms)
+
+    def set_namespace(self, name: str, labels: dict[str, str]) -> None:
+        self.namespaces[name] = dict(labels)
+
+    def remove_namespace(self, name: str) -> bool:
+        return self.namespaces.pop(name, None) is not None
 
     # Nodes
 
@@ -109,6 +118,10 @@ class Cache:
                 st = self.images.get(n)
                 if st is not None:
                     st.nodes.discard(node.name)
+
+    def present(self) -> list[NodeInfo]:
+        """The present nodes, in :meth:`order`."""
+        return [self.infos[n] for n in self.order()]
 
     def order(self) -> list[str]:
         zones = list(self.zones.values())

@@ -15,6 +15,7 @@ from typing import Any
 from .cache import Cache, NodeInfo
 from .framework import ERROR, MAX_NODE_SCORE, SKIP, CycleState, Status
 from .model import Node, Pod
+from .plugins.default_preemption import NO_NOMINATED, Preemption
 from .profile import Profile
 from .rand import SplitMix64
 
@@ -41,6 +42,8 @@ class Result:
     message: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     scores: list[tuple[str, int, dict[str, int]]] | None = None
+    nominated_node: str | None = None  # PostFilter: the nomination ("" clears it)
+    victims: list[str] = field(default_factory=list)  # PostFilter: namespace/name
 
 
 class _Failure(Exception):
@@ -68,6 +71,7 @@ class Scheduler:
         self.percentage = percentage_of_nodes_to_score
         self.rng = SplitMix64(seed)
         self.next_start_node_index = 0
+        self.preemption = Preemption()
 
     # Events
 
@@ -77,7 +81,16 @@ class Scheduler:
     def remove_node(self, name: str) -> bool:
         return self.cache.remove_node(name)
 
+    def set_namespace(self, obj: Mapping[str, Any]) -> str:
+        meta = obj.get("metadata") or {}
+        self.cache.set_namespace(meta["name"], dict(meta.get("labels") or {}))
+        return str(meta["name"])
+
+    def remove_namespace(self, name: str) -> bool:
+        return self.cache.remove_namespace(name)
+
     def add_pod(self, obj: Mapping[str, Any]) -> None:
+        self.preemption.record(obj)
         pod = Pod.from_dict(obj)
         self.cache.add_pod(pod, pod.node_name)
 
@@ -87,6 +100,8 @@ class Scheduler:
     # Scheduling
 
     def schedule_batch(self, objs: Sequence[Mapping[str, Any]]) -> list[Result]:
+        for o in objs:
+            self.preemption.record(o)
         return [self.schedule_one(Pod.from_dict(o)) for o in objs]
 
     def schedule_one(self, pod: Pod) -> Result:
@@ -95,6 +110,7 @@ class Scheduler:
         except _Failure as f:
             return f.result
         assert r.node is not None
+        self.preemption.nominator.remove(f"{pod.namespace}/{pod.name}")
         self.cache.add_pod(pod, r.node)
         return r
 
@@ -112,15 +128,27 @@ class Scheduler:
                 Result(key, None, "error", message="no nodes available to schedule pods")
             )
 
-        def unschedulable(reasons: dict[str, int], pre: str | None, evaluated: int) -> _Failure:
+        def unschedulable(
+            reasons: dict[str, int],
+            pre: str | None,
+            evaluated: int,
+            codes: dict[str, str] | None = None,
+            filters: list[Any] | None = None,
+        ) -> _Failure:
+            post = self.preemption.post_filter(cache, self.rng, state, pod, filters or [], codes)
+            msg = fit_message(num_all, reasons, pre)
+            if post.message:
+                msg = f"{msg} {post.message}."
             return _Failure(
                 Result(
                     key,
                     None,
                     "unschedulable",
                     evaluated_nodes=evaluated,
-                    message=fit_message(num_all, reasons, pre),
+                    message=msg,
                     reasons=dict(reasons),
+                    nominated_node=post.nominated_node,
+                    victims=[f"{p.namespace}/{p.name}" for p in post.victims],
                 )
             )
 
@@ -163,18 +191,35 @@ class Scheduler:
         to_find = num_feasible_nodes_to_find(pct, n)
         feasible: list[NodeInfo] = []
         failed: list[Status] = []
+        codes: dict[str, str] = {}
+        first = self.preemption.nominated_first(state, pod, cache, filters)
+        if first is not None:
+            return Result(key, first, "scheduled", 1, 1)
         if n > 0 and not prof.filter:
             feasible = [nodes[(self.next_start_node_index + k) % n] for k in range(to_find)]
         elif n > 0:
             start = self.next_start_node_index % n
             for k in range(n):
                 info = nodes[(start + k) % n]
+                nom = self.preemption.filter_with_nominated(state, pod, info, filters)
+                if nom is not NO_NOMINATED:
+                    if nom is None:
+                        feasible.append(info)
+                        if len(feasible) == to_find:
+                            break
+                    elif nom.code == ERROR:
+                        raise self._error(pod, "", nom.message())
+                    else:
+                        failed.append(nom)
+                        codes[info.name] = nom.code
+                    continue
                 for f in filters:
                     s = f.filter(state, pod, info)
                     if s is not None:
                         if s.code == ERROR:
                             raise self._error(pod, f.name, s.message())
                         failed.append(s)
+                        codes[info.name] = s.code
                         break
                 else:
                     feasible.append(info)
@@ -192,7 +237,7 @@ class Scheduler:
                 if absent > 0:
                     r = f"node(s) didn't satisfy plugin(s) [{' '.join(with_names)}]"
                     reasons[r] = reasons.get(r, 0) + absent
-            raise unschedulable(reasons, None, len(failed))
+            raise unschedulable(reasons, None, len(failed), codes, filters)
         evaluated = len(feasible) + len(failed)
         if len(feasible) == 1:
             return Result(key, feasible[0].name, "scheduled", 1, evaluated)

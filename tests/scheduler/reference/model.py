@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .pod_terms import OwnerRef, PodTerms, parse_owner_refs, parse_pod_terms
 from .resources import Resource, is_sidecar, parse_list, requests_of
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
@@ -227,6 +228,11 @@ class Pod:
     non_zero_cpu: int
     non_zero_memory: int
     images: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    terminating: bool = False  # metadata.deletionTimestamp is set
+    owner_refs: list[OwnerRef] = field(default_factory=list)
+    spread_constraints: list[dict[str, Any]] = field(default_factory=list)  # as given
+    terms: PodTerms = field(default_factory=PodTerms)
 
     def key(self) -> str:
         return self.uid or f"{self.namespace}/{self.name}"
@@ -306,4 +312,9 @@ class Pod:
             non_zero_cpu=nz_cpu,
             non_zero_memory=nz_mem,
             images=images,
+            labels=dict(meta.get("labels") or {}),
+            terminating=meta.get("deletionTimestamp") is not None,
+            owner_refs=parse_owner_refs(meta),
+            spread_constraints=list(spec.get("topologySpreadConstraints") or []),
+            terms=parse_pod_terms(meta.get("namespace") or "", spec.get("affinity")),
         )

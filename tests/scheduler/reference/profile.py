@@ -1,5 +1,6 @@
 """The default profile: upstream's multi-point plugins this project implements, in order,
-with upstream's score weights; NodeResourcesFit / BalancedAllocation args may be given."""
+with upstream's score weights; NodeResourcesFit, PodTopologySpread, InterPodAffinity and
+BalancedAllocation args may be given."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 
 from .framework import Plugin
 from .plugins.image_locality import ImageLocality
+from .plugins.inter_pod_affinity import InterPodAffinity
 from .plugins.node_affinity import NodeAffinity
 from .plugins.node_name import NodeName
 from .plugins.node_ports import NodePorts
 from .plugins.node_resources_balanced_allocation import BalancedAllocation
 from .plugins.node_resources_fit import NodeResourcesFit
 from .plugins.node_unschedulable import NodeUnschedulable
+from .plugins.pod_topology_spread import PodTopologySpread
 from .plugins.priority_sort import PrioritySort
 from .plugins.scheduling_gates import SchedulingGates
 from .plugins.taint_toleration import TaintToleration
@@ -35,6 +38,8 @@ class Profile:
             (NodeAffinity(), 2),
             (NodePorts(), 1),
             (NodeResourcesFit(args.get("NodeResourcesFit")), 1),
+            (PodTopologySpread(args.get("PodTopologySpread")), 2),
+            (InterPodAffinity(args.get("InterPodAffinity")), 2),
             (BalancedAllocation(args.get("NodeResourcesBalancedAllocation")), 1),
             (ImageLocality(), 1),
         ]

@@ -1,6 +1,13 @@
 """Runs one workload as scheduler_perf does: its own apiserver (in this process, over an
 in-memory store) and the scheduling service (:class:`kubemu.scheduler.Scheduler`, Rust core),
-no kubelets; nodes and pods are API objects only.
+no kubelets; nodes and pods are API objects only. The apiserver's admission plugins are
+upstream scheduler_perf's (no ServiceAccount, no Priority: templates set ``spec.priority``).
+
+Preemption victims are deleted by the scheduler with default options, so their own
+``terminationGracePeriodSeconds`` applies. As in upstream's integration setup, nothing finishes
+a graceful deletion (no kubelet, no pod GC): the shipped low-priority template sets it to 0, as
+upstream's does, and victims disappear at once. A template with a grace period leaves victims
+terminating and their preemptors nominated but waiting, until the stall timeout ends the run.
 
 Ops run in order. ``createPods`` waits (unless ``skipWaitToCompletion``) until every pod the
 workload created in that namespace is bound, as observed through the apiserver: one watch per
@@ -31,6 +38,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from kubemu.apiserver import APIServer, EmbeddedStorage
+from kubemu.apiserver.admission import AdmissionChain
+from kubemu.apiserver.admission.default_tolerations import DefaultTolerationSeconds
+from kubemu.apiserver.admission.namespace_lifecycle import NamespaceLifecycle
 from kubemu.bench.scheduler_perf.config import (
     Barrier,
     Churn,
@@ -517,6 +527,13 @@ def diff(
 # ------------------------------------------------------------------------------ one run
 
 
+def scheduler_perf_admission() -> AdmissionChain:
+    """The admission plugins of upstream's scheduler_perf apiserver: the defaults without
+    ServiceAccount, TaintNodesByCondition and Priority (``--disable-admission-plugins``), so
+    templates may set ``spec.priority`` directly, as upstream's do."""
+    return AdmissionChain([NamespaceLifecycle(), DefaultTolerationSeconds()])
+
+
 async def run_workload(
     case: TestCase, workload: Workload, opts: RunOptions | None = None
 ) -> WorkloadResult:
@@ -528,6 +545,7 @@ async def run_workload(
     config = load_config(case.scheduler_config) if case.scheduler_config else SchedulerConfig()
     api = APIServer(
         EmbeddedStorage(Store(fsync=False)),
+        admission=scheduler_perf_admission(),
         watch_queue_size=1_000_000,
         watch_buffer_size=100_000,
     )

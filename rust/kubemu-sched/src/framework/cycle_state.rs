@@ -44,6 +44,15 @@ impl CycleState {
         }
     }
 
+    /// Stores an already boxed value under `key`, replacing any previous
+    /// value (restoring a saved PreFilter state).
+    pub fn write_boxed(&mut self, key: &'static str, value: Box<dyn StateData>) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(e) => e.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
     /// The value under `key` if present and of type `T`.
     pub fn read<T: 'static>(&self, key: &str) -> Option<&T> {
         self.entries

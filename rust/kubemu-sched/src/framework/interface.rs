@@ -14,9 +14,9 @@
 use std::cmp::Ordering;
 use std::marker::PhantomData;
 
-use super::cycle_state::CycleState;
+use super::cycle_state::{CycleState, StateData};
 use super::status::Status;
-use crate::cache::{Cache, NodeInfo};
+use crate::cache::{Cache, NodeHot, NodeInfo};
 use crate::model::{Node, PodInfo};
 
 /// The highest score a Score plugin may give after normalization.
@@ -55,6 +55,10 @@ pub trait Plugin: Send + Sync {
     }
     /// The Reserve point, if implemented.
     fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+    /// The PostFilter point, if implemented.
+    fn as_post_filter(&self) -> Option<&dyn super::handle::PostFilterPlugin> {
         None
     }
 }
@@ -153,6 +157,15 @@ pub trait PreFilterExtensions {
         pod_to_remove: &PodInfo,
         node: &NodeInfo,
     ) -> Result<(), Status>;
+    /// A copy of the plugin's PreFilter state in `state` (None when it has
+    /// none), for [`PreFilterExtensions::restore_state`] after a dry run
+    /// (upstream clones the CycleState for preemption and nominated pods).
+    /// Default: None (the plugin's AddPod/RemovePod change nothing).
+    fn save_state(&self, _state: &CycleState) -> Option<Box<dyn StateData>> {
+        None
+    }
+    /// Puts back what [`PreFilterExtensions::save_state`] returned.
+    fn restore_state(&self, _state: &mut CycleState, _saved: Box<dyn StateData>) {}
 }
 
 /// PreFilter state that follows a pod being added to (`delta` 1) or removed
@@ -193,7 +206,7 @@ impl<S> StateDelta<S> {
     }
 }
 
-impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
+impl<S: PodDeltaState + Clone + Send + Sync> PreFilterExtensions for StateDelta<S> {
     fn add_pod(
         &self,
         state: &mut CycleState,
@@ -215,6 +228,16 @@ impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
         self.apply(state, pod, pod_to_remove, node, -1);
         Ok(())
     }
+
+    fn save_state(&self, state: &CycleState) -> Option<Box<dyn StateData>> {
+        state
+            .read::<S>(self.key)
+            .map(|s| Box::new(s.clone()) as Box<dyn StateData>)
+    }
+
+    fn restore_state(&self, state: &mut CycleState, saved: Box<dyn StateData>) {
+        state.write_boxed(self.key, saved);
+    }
 }
 
 /// Decides whether a pod fits one node. Must be pure (the engine may call it
@@ -222,6 +245,68 @@ impl<S: PodDeltaState> PreFilterExtensions for StateDelta<S> {
 pub trait FilterPlugin: Plugin {
     /// `Ok` if the pod fits `node`.
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<(), Status>;
+
+    /// A shortcut, computed once per pod (after PreFilter): a condition on
+    /// a node's [`NodeHot`] block that implies [`FilterPlugin::filter`]
+    /// returns `Ok` for that node. The engine does not call `filter` on
+    /// nodes whose hot block satisfies it, and calls it as usual on the
+    /// others, so the condition may be stricter than the filter but never
+    /// looser. Default `None`: always call `filter`.
+    fn hot_accept(&self, _state: &CycleState, _pod: &PodInfo) -> Option<HotAccept> {
+        None
+    }
+}
+
+/// A condition on a node's [`NodeHot`] block (see
+/// [`FilterPlugin::hot_accept`]); the default requires nothing. Several
+/// plugins' conditions combine with [`HotAccept::and`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HotAccept {
+    /// Requires `!unschedulable`.
+    pub schedulable: bool,
+    /// Requires `!has_taints`.
+    pub untainted: bool,
+    /// Requires a free pod slot: `num_pods + 1 <= allowed_pod_number`.
+    pub pod_slot: bool,
+    /// When > 0, requires `alloc_milli_cpu − req_milli_cpu >= milli_cpu`.
+    pub milli_cpu: i64,
+    /// When > 0, requires `alloc_memory − req_memory >= memory`.
+    pub memory: i64,
+    /// When > 0, requires `alloc_ephemeral_storage − req_ephemeral_storage
+    /// >= ephemeral_storage`.
+    pub ephemeral_storage: i64,
+}
+
+impl HotAccept {
+    /// Both conditions (the amounts are monotone: the larger one implies
+    /// the smaller).
+    #[must_use]
+    pub fn and(self, o: HotAccept) -> Self {
+        Self {
+            schedulable: self.schedulable || o.schedulable,
+            untainted: self.untainted || o.untainted,
+            pod_slot: self.pod_slot || o.pod_slot,
+            milli_cpu: self.milli_cpu.max(o.milli_cpu),
+            memory: self.memory.max(o.memory),
+            ephemeral_storage: self.ephemeral_storage.max(o.ephemeral_storage),
+        }
+    }
+
+    /// True when `h` satisfies the condition.
+    #[inline]
+    pub fn holds(&self, h: &NodeHot) -> bool {
+        let fits = |want: i64, alloc: i64, req: i64| want <= 0 || want <= alloc - req;
+        !(self.schedulable && h.unschedulable)
+            & !(self.untainted && h.has_taints)
+            & !(self.pod_slot && h.num_pods + 1 > h.allowed_pod_number)
+            & fits(self.milli_cpu, h.alloc_milli_cpu, h.req_milli_cpu)
+            & fits(self.memory, h.alloc_memory, h.req_memory)
+            & fits(
+                self.ephemeral_storage,
+                h.alloc_ephemeral_storage,
+                h.req_ephemeral_storage,
+            )
+    }
 }
 
 /// Runs once per pod before Score, over the feasible nodes.
@@ -243,16 +328,23 @@ pub trait ScorePlugin: Plugin {
     /// The raw score of `node`.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
     /// The raw scores of `nodes`, in order, into `out` (cleared first); the
-    /// first error stops it. Default: [`ScorePlugin::score`] per node.
+    /// first error stops it. `hot` holds the nodes' hot blocks, parallel to
+    /// `nodes`, copied into one contiguous array for the cycle: loops that
+    /// need only hot fields read them there (dense) instead of through
+    /// `nodes`. Default: [`ScorePlugin::score`] per node.
     /// Plugins override it to hoist per-pod work out of the node loop; an
-    /// override must give exactly the values `score` gives.
+    /// override must give exactly the values `score` gives (so a node's
+    /// score never depends on the other nodes in the call, and the engine
+    /// may split the feasible list into several calls).
     fn score_nodes(
         &self,
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[&NodeInfo],
+        hot: &[NodeHot],
         out: &mut Vec<i64>,
     ) -> Result<(), Status> {
+        let _ = hot;
         out.clear();
         out.reserve(nodes.len());
         for node in nodes {

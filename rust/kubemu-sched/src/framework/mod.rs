@@ -3,12 +3,15 @@
 //! [`crate::engine`]; the plugins are in [`crate::plugins`].
 
 mod cycle_state;
+mod handle;
 mod interface;
 mod profile;
 mod registry;
 mod status;
 
 pub use cycle_state::{CycleState, StateData};
+pub use handle::{Handle, NodeToStatus, PostFilterPlugin, PostFilterResult, SavedState};
+pub use interface::HotAccept;
 pub use interface::{
     default_normalize_score, FilterPlugin, Plugin, PodDeltaState, PreEnqueuePlugin,
     PreFilterExtensions, PreFilterPlugin, PreFilterResult, PreScorePlugin, QueueSortPlugin,

@@ -37,7 +37,7 @@ pub struct PointConfig {
 }
 
 /// The extension points a profile configures.
-pub const POINTS: [&str; 7] = [
+pub const POINTS: [&str; 8] = [
     "queueSort",
     "preEnqueue",
     "preFilter",
@@ -45,6 +45,7 @@ pub const POINTS: [&str; 7] = [
     "preScore",
     "score",
     "reserve",
+    "postFilter",
 ];
 
 /// A profile's configuration (already merged with defaults).
@@ -72,7 +73,7 @@ pub struct Profile {
     /// The plugin instances (one per name).
     pub plugins: Vec<Arc<dyn Plugin>>,
     /// Plugin indices per point, in run order, keyed by [`POINTS`] position.
-    pub(crate) points: [Vec<usize>; 7],
+    pub(crate) points: [Vec<usize>; 8],
     /// Score weight per plugin index (1 when unset).
     pub(crate) weights: Vec<i64>,
 }
@@ -102,7 +103,8 @@ fn implements(p: &dyn Plugin, point: usize) -> bool {
         3 => p.as_filter().is_some(),
         4 => p.as_pre_score().is_some(),
         5 => p.as_score().is_some(),
-        _ => p.as_reserve().is_some(),
+        6 => p.as_reserve().is_some(),
+        _ => p.as_post_filter().is_some(),
     }
 }
 
@@ -148,7 +150,7 @@ impl Profile {
         weights.resize(plugins.len(), 1);
         let index = |name: &str| plugins.iter().position(|p| p.name() == name);
 
-        let mut points: [Vec<usize>; 7] = Default::default();
+        let mut points: [Vec<usize>; 8] = Default::default();
         for (pi, point) in POINTS.iter().enumerate() {
             let empty = PointConfig::default();
             let pc = cfg.points.get(*point).unwrap_or(&empty);
@@ -236,6 +238,7 @@ impl Profile {
                 (NODE_RESOURCES_FIT, 1),
                 (POD_TOPOLOGY_SPREAD, 2),
                 (INTER_POD_AFFINITY, 2),
+                (DEFAULT_PREEMPTION, 0),
                 (NODE_RESOURCES_BALANCED_ALLOCATION, 1),
                 (IMAGE_LOCALITY, 1),
             ]

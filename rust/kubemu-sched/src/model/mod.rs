@@ -13,6 +13,7 @@ pub(crate) mod raw;
 mod resource;
 mod selector;
 mod taint;
+mod time;
 
 pub use labels::Labels;
 pub use node::{ImageSummary, Node};
@@ -27,6 +28,7 @@ pub use resource::{
 };
 pub use selector::{NodeSelector, NodeSelectorTerm, PreferredTerm, Requirement};
 pub use taint::{tolerations_tolerate, Taint, TaintEffect, Toleration, TolerationOperator};
+pub use time::parse_rfc3339_nanos;
 
 use std::fmt;
 

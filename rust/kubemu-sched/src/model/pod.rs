@@ -82,6 +82,18 @@ pub struct PodInfo {
     /// Inter-pod affinity and anti-affinity terms; `None` when the pod has
     /// neither `podAffinity` nor `podAntiAffinity`.
     pub pod_affinity: Option<Box<PodAffinityTerms>>,
+    /// `spec.preemptionPolicy` is `Never` (DefaultPreemption will not
+    /// preempt for it).
+    pub preemption_never: bool,
+    /// `status.nominatedNodeName` (empty when none).
+    pub nominated_node_name: Box<str>,
+    /// `status.startTime` in Unix nanoseconds; `None` when unset or
+    /// malformed (upstream `GetPodStartTime` then uses "now": later than
+    /// any set time).
+    pub start_time: Option<i64>,
+    /// Terminating with the condition `DisruptionTarget=True` reason
+    /// `PreemptionByScheduler` (upstream `podTerminatingByPreemption`).
+    pub terminating_by_preemption: bool,
 }
 
 impl PodInfo {
@@ -98,6 +110,18 @@ impl PodInfo {
         } else {
             self.uid.clone()
         }
+    }
+
+    /// True when [`PodInfo::key`] equals `key`, without allocating.
+    pub fn has_key(&self, key: &str) -> bool {
+        if !self.uid.is_empty() {
+            return *self.uid == *key;
+        }
+        let (ns, name) = (&*self.namespace, &*self.name);
+        key.len() == ns.len() + 1 + name.len()
+            && key.starts_with(ns)
+            && key.as_bytes()[ns.len()] == b'/'
+            && key.ends_with(name)
     }
 
     /// Number of containers, init containers included (ImageLocality's bound).
@@ -209,6 +233,20 @@ impl PodInfo {
             terminating: meta.deletion_timestamp.is_some(),
             topology_spread_constraints,
             pod_affinity,
+            preemption_never: spec.preemption_policy.as_deref() == Some("Never"),
+            nominated_node_name: raw.status.nominated_node_name.as_str().into(),
+            start_time: raw
+                .status
+                .start_time
+                .as_deref()
+                .and_then(super::time::parse_rfc3339_nanos),
+            terminating_by_preemption: meta.deletion_timestamp.is_some()
+                && raw
+                    .status
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "DisruptionTarget")
+                    .is_some_and(|c| c.status == "True" && c.reason == "PreemptionByScheduler"),
         }
     }
 

@@ -148,6 +148,31 @@ pub(crate) struct RawPod {
     pub metadata: RawMeta,
     #[serde(deserialize_with = "nullable")]
     pub spec: RawPodSpec,
+    #[serde(deserialize_with = "nullable")]
+    pub status: RawPodStatus,
+}
+
+/// The `status` fields preemption reads.
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct RawPodStatus {
+    #[serde(deserialize_with = "nullable")]
+    pub nominated_node_name: String,
+    /// RFC 3339 (`2006-01-02T15:04:05Z`, optional fraction and offset).
+    pub start_time: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub conditions: Vec<RawPodCondition>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub(crate) struct RawPodCondition {
+    #[serde(rename = "type", deserialize_with = "nullable")]
+    pub type_: String,
+    #[serde(deserialize_with = "nullable")]
+    pub status: String,
+    #[serde(deserialize_with = "nullable")]
+    pub reason: String,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -158,6 +183,7 @@ pub(crate) struct RawPodSpec {
     #[serde(deserialize_with = "nullable")]
     pub scheduler_name: String,
     pub priority: Option<i32>,
+    pub preemption_policy: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub containers: Vec<RawContainer>,
     #[serde(deserialize_with = "nullable")]

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::cache::{ImageId, NodeInfo};
+use crate::cache::{ImageId, NodeHot, NodeInfo};
 use crate::framework::{
     ConfigError, CycleState, Plugin, PluginArgs, PreScorePlugin, ScorePlugin, Snapshot, Status,
     MAX_NODE_SCORE,
@@ -104,6 +104,7 @@ impl ScorePlugin for ImageLocality {
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[&NodeInfo],
+        hot: &[NodeHot],
         out: &mut Vec<i64>,
     ) -> Result<(), Status> {
         out.clear();
@@ -122,10 +123,41 @@ impl ScorePlugin for ImageLocality {
             .map(|&(id, size, num)| (id, scaled_image_score(size, num, s.total_nodes)))
             .collect();
         let containers = pod.num_containers();
-        out.extend(nodes.iter().map(|node| {
+        if scaled.len() <= 4 {
+            // The score depends only on which of the (few) images the node
+            // has: one priority per subset, looked up by bit mask.
+            let mut table = [0i64; 16];
+            for (mask, t) in table.iter_mut().enumerate().take(1 << scaled.len()) {
+                let sum = scaled
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| mask & (1 << b) != 0)
+                    .map(|(_, &(_, v))| v)
+                    .sum();
+                *t = calculate_priority(sum, containers);
+            }
+            let table = &table[..1 << scaled.len()];
+            if table.iter().all(|&t| t == table[0]) {
+                // The same score whichever images a node has (e.g. sums
+                // below the threshold either way): no need to look.
+                out.resize(nodes.len(), table[0]);
+                return Ok(());
+            }
+            out.extend(nodes.iter().zip(hot).map(|(node, h)| {
+                let mut mask = 0usize;
+                for (b, &(id, _)) in scaled.iter().enumerate() {
+                    if h.has_image(id).unwrap_or_else(|| node.has_image(id)) {
+                        mask |= 1 << b;
+                    }
+                }
+                table[mask]
+            }));
+            return Ok(());
+        }
+        out.extend(nodes.iter().zip(hot).map(|(node, h)| {
             let mut sum = 0i64;
             for &(id, v) in &scaled {
-                if node.has_image(id) {
+                if h.has_image(id).unwrap_or_else(|| node.has_image(id)) {
                     sum += v;
                 }
             }

@@ -3,6 +3,7 @@
 //! `factory` for the [`Registry`](crate::Registry), and implements only the
 //! extension points it uses.
 
+pub mod default_preemption;
 pub mod helper;
 pub mod image_locality;
 pub mod inter_pod_affinity;
@@ -39,5 +40,6 @@ pub fn in_tree() -> Vec<(&'static str, PluginFactory)> {
             node_resources_balanced_allocation::factory,
         ),
         (names::IMAGE_LOCALITY, image_locality::factory),
+        (names::DEFAULT_PREEMPTION, default_preemption::factory),
     ]
 }

@@ -24,7 +24,7 @@ pub const IMAGE_LOCALITY: &str = "ImageLocality";
 pub const POD_TOPOLOGY_SPREAD: &str = "PodTopologySpread";
 /// InterPodAffinity.
 pub const INTER_POD_AFFINITY: &str = "InterPodAffinity";
-/// DefaultPreemption (later).
+/// DefaultPreemption.
 pub const DEFAULT_PREEMPTION: &str = "DefaultPreemption";
 /// DefaultBinder (later).
 pub const DEFAULT_BINDER: &str = "DefaultBinder";

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::resource_allocation::{default_resources, ResourceAllocation, ResourceSpec};
-use crate::cache::NodeInfo;
+use crate::cache::{NodeHot, NodeInfo};
 use crate::framework::{
     ConfigError, CycleState, Plugin, PluginArgs, PreScorePlugin, ScorePlugin, Snapshot, Status,
     MAX_NODE_SCORE,
@@ -90,6 +90,7 @@ impl ScorePlugin for BalancedAllocation {
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[&NodeInfo],
+        hot: &[NodeHot],
         out: &mut Vec<i64>,
     ) -> Result<(), Status> {
         out.clear();
@@ -104,28 +105,33 @@ impl ScorePlugin for BalancedAllocation {
             self.scorer.pod_request(pod, 0),
             self.scorer.pod_request(pod, 1),
         ];
-        out.extend(nodes.iter().map(|node| {
-            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, node);
-            balanced_score(&requested, &allocatable)
+        out.extend(hot.iter().map(|h| {
+            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, h);
+            balanced_score_2(requested, allocatable)
         }));
         Ok(())
     }
 }
 
+/// [`balanced_score`] of two resources (the default): the same arithmetic
+/// without the fraction list.
+#[inline]
+pub fn balanced_score_2(requested: [i64; 2], allocatable: [i64; 2]) -> i64 {
+    let ([r0, r1], [a0, a1]) = (requested, allocatable);
+    let std = if a0 != 0 && a1 != 0 {
+        let f0 = (r0 as f64 / a0 as f64).min(1.0);
+        let f1 = (r1 as f64 / a1 as f64).min(1.0);
+        ((f0 - f1) / 2.0).abs()
+    } else {
+        0.0
+    };
+    ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
 /// Upstream `balancedResourceScorer`.
 pub fn balanced_score(requested: &[i64], allocatable: &[i64]) -> i64 {
     if let ([r0, r1], [a0, a1]) = (requested, allocatable) {
-        // Two resources (the default): the same arithmetic without the
-        // fraction list.
-        let std = match (*a0 != 0, *a1 != 0) {
-            (true, true) => {
-                let f0 = (*r0 as f64 / *a0 as f64).min(1.0);
-                let f1 = (*r1 as f64 / *a1 as f64).min(1.0);
-                ((f0 - f1) / 2.0).abs()
-            }
-            _ => 0.0,
-        };
-        return ((1.0 - std) * MAX_NODE_SCORE as f64) as i64;
+        return balanced_score_2([*r0, *r1], [*a0, *a1]);
     }
     let mut fractions: smallvec::SmallVec<[f64; 4]> = smallvec::SmallVec::new();
     let mut total = 0.0;

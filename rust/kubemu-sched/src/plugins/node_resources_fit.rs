@@ -20,10 +20,10 @@ use serde::Deserialize;
 
 use super::helper::{broken_linear, ShapePoint};
 use super::resource_allocation::{default_resources, ResourceAllocation, ResourceSpec};
-use crate::cache::NodeInfo;
+use crate::cache::{NodeHot, NodeInfo};
 use crate::framework::{
-    ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PreFilterPlugin, PreFilterResult,
-    ScorePlugin, Snapshot, Status, MAX_NODE_SCORE,
+    ConfigError, CycleState, FilterPlugin, HotAccept, Plugin, PluginArgs, PreFilterPlugin,
+    PreFilterResult, ScorePlugin, Snapshot, Status, MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
 
@@ -233,6 +233,27 @@ impl FilterPlugin for NodeResourcesFit {
             })
         }
     }
+
+    /// A free pod slot and room for the native requests (a request of 0
+    /// always fits, as in `filter`); `None` when the pod requests an
+    /// extended resource that is not ignored (those are not in the hot block).
+    fn hot_accept(&self, _: &CycleState, pod: &PodInfo) -> Option<HotAccept> {
+        let req = &pod.requests;
+        if req
+            .scalar
+            .iter()
+            .any(|(name, q)| *q != 0 && !self.is_ignored(name))
+        {
+            return None;
+        }
+        Some(HotAccept {
+            pod_slot: true,
+            milli_cpu: req.milli_cpu,
+            memory: req.memory,
+            ephemeral_storage: req.ephemeral_storage,
+            ..HotAccept::default()
+        })
+    }
 }
 
 impl ScorePlugin for NodeResourcesFit {
@@ -246,6 +267,7 @@ impl ScorePlugin for NodeResourcesFit {
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[&NodeInfo],
+        hot: &[NodeHot],
         out: &mut Vec<i64>,
     ) -> Result<(), Status> {
         out.clear();
@@ -260,8 +282,26 @@ impl ScorePlugin for NodeResourcesFit {
             self.scorer.pod_request(pod, 0),
             self.scorer.pod_request(pod, 1),
         ];
-        out.extend(nodes.iter().map(|node| {
-            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, node);
+        if let (Strategy::Least, &[w0, w1]) = (&self.strategy, &self.scorer.weights[..]) {
+            // LeastAllocated on both resources (the default), with the
+            // weight sum of nodes that have both fixed per pod.
+            let w_sum = w0 + w1;
+            out.extend(hot.iter().map(|h| {
+                let ([r0, r1], [a0, a1]) = self.scorer.cpu_memory(pod_req, h);
+                if a0 == 0 || a1 == 0 {
+                    return self.score_amounts(&[r0, r1], &[a0, a1]);
+                }
+                let total = least_requested_score(r0, a0) * w0 + least_requested_score(r1, a1) * w1;
+                if w_sum == 2 {
+                    total / 2
+                } else {
+                    total / w_sum
+                }
+            }));
+            return Ok(());
+        }
+        out.extend(hot.iter().map(|h| {
+            let (requested, allocatable) = self.scorer.cpu_memory(pod_req, h);
             self.score_amounts(&requested, &allocatable)
         }));
         Ok(())
@@ -309,6 +349,7 @@ impl NodeResourcesFit {
 }
 
 /// `(capacity − requested)·100/capacity`, 0 when over capacity.
+#[inline]
 pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
         return 0;

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::cache::NodeInfo;
-use crate::framework::{ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, Status};
+use crate::framework::{
+    ConfigError, CycleState, FilterPlugin, HotAccept, Plugin, PluginArgs, Status,
+};
 use crate::model::{PodInfo, Taint, TaintEffect};
 
 pub use super::names::NODE_UNSCHEDULABLE as NAME;
@@ -47,5 +49,13 @@ impl FilterPlugin for NodeUnschedulable {
         } else {
             Err(Status::unresolvable(ERR_REASON_UNSCHEDULABLE))
         }
+    }
+
+    /// Schedulable nodes pass.
+    fn hot_accept(&self, _: &CycleState, _: &PodInfo) -> Option<HotAccept> {
+        Some(HotAccept {
+            schedulable: true,
+            ..HotAccept::default()
+        })
     }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use smallvec::SmallVec;
 
-use crate::cache::NodeInfo;
+use crate::cache::{NodeHot, NodeInfo};
 use crate::framework::ConfigError;
 use crate::model::{is_scalar_resource_name, PodInfo};
 
@@ -100,12 +100,12 @@ impl ResourceAllocation {
     }
 
     /// [`ResourceAllocation::amounts`] for the `[cpu, memory]` resource list
-    /// ([`ResourceAllocation::is_cpu_memory`]) with the pod's requests
+    /// ([`ResourceAllocation::is_cpu_memory`]) on a node's hot block, with
+    /// the pod's requests
     /// `pod_req` (from [`ResourceAllocation::pod_request`]) resolved once per
     /// pod: the same values, without per-resource dispatch.
     #[inline]
-    pub fn cpu_memory(&self, pod_req: [i64; 2], node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
-        let h = node.hot();
+    pub fn cpu_memory(&self, pod_req: [i64; 2], h: &NodeHot) -> ([i64; 2], [i64; 2]) {
         let (cpu, mem) = if self.use_requested {
             (h.req_milli_cpu, h.req_memory)
         } else {

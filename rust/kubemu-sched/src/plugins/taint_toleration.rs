@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
-use crate::cache::NodeInfo;
+use crate::cache::{NodeHot, NodeInfo};
 use crate::framework::{
-    default_normalize_score, ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs,
+    default_normalize_score, ConfigError, CycleState, FilterPlugin, HotAccept, Plugin, PluginArgs,
     ScorePlugin, Status, MAX_NODE_SCORE,
 };
 use crate::model::{PodInfo, TaintEffect};
@@ -60,6 +60,14 @@ impl FilterPlugin for TaintToleration {
         }
         Ok(())
     }
+
+    /// Nodes without taints pass.
+    fn hot_accept(&self, _: &CycleState, _: &PodInfo) -> Option<HotAccept> {
+        Some(HotAccept {
+            untainted: true,
+            ..HotAccept::default()
+        })
+    }
 }
 
 impl ScorePlugin for TaintToleration {
@@ -86,13 +94,18 @@ impl ScorePlugin for TaintToleration {
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[&NodeInfo],
+        hot: &[NodeHot],
         out: &mut Vec<i64>,
     ) -> Result<(), Status> {
         out.clear();
+        if !hot.iter().any(|h| h.has_taints) {
+            out.resize(nodes.len(), 0);
+            return Ok(());
+        }
         out.reserve(nodes.len());
-        for node in nodes {
+        for (node, h) in nodes.iter().zip(hot) {
             // Most nodes have no taints: count 0 without a call.
-            out.push(if !node.hot().has_taints {
+            out.push(if !h.has_taints {
                 0
             } else {
                 self.score(state, pod, node)?

@@ -15,6 +15,7 @@ from ..framework import (
     default_normalize_score,
 )
 from ..model import Pod
+from .helper import pod_matches_node_affinity
 
 NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
@@ -34,10 +35,7 @@ class NodeAffinity(Plugin):
         return names
 
     def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
-        n = node.node
-        ok = (
-            not pod.has_required or any(t.matches(n.labels, n.name) for t in pod.required_terms)
-        ) and all(n.labels.get(k) == v for k, v in pod.node_selector.items())
+        ok = pod_matches_node_affinity(pod, node.node)
         return None if ok else Status(UNRESOLVABLE, [ERR_REASON_POD])
 
     def pre_score(

@@ -13,6 +13,7 @@ from ..framework import (
     default_normalize_score,
 )
 from ..model import Pod
+from .helper import untolerated_do_not_schedule_taint
 
 NAME = "TaintToleration"
 
@@ -22,14 +23,12 @@ class TaintToleration(Plugin):
     points = frozenset({"filter", "score"})
 
     def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
-        for taint in node.node.taints:
-            if taint.effect not in ("NoSchedule", "NoExecute"):
-                continue
-            if not any(t.tolerates(taint) for t in pod.tolerations):
-                return Status(
-                    UNRESOLVABLE, [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
-                )
-        return None
+        taint = untolerated_do_not_schedule_taint(pod, node.node)
+        if taint is None:
+            return None
+        return Status(
+            UNRESOLVABLE, [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
+        )
 
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
         tols = [t for t in pod.tolerations if t.effect in ("", "PreferNoSchedule")]
