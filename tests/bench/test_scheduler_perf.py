@@ -35,6 +35,7 @@ from kubemu.bench.scheduler_perf.runner import (
     Measurement,
     RunOptions,
     WorkloadResult,
+    finish_samples,
     run_workload,
 )
 from kubemu.bench.scheduler_perf.templates import Template, load_template, shipped_config
@@ -406,3 +407,23 @@ async def test_end_to_end_tiny_unschedulable_churn() -> None:
     assert result.error is None
     [m] = result.measurements
     assert m.samples[-1][1] == 10
+
+
+def test_a_short_last_interval_is_folded_into_the_sample_before_it() -> None:
+    # Samples at 1 s (1000 pods) and 2 s (3000 pods); then 100 more pods in 0.1 s.
+    m = Measurement(op=0, pods=3100, throughputs=[1000.0, 2000.0])
+    m.prev, m.last = (1.0, 1000), (2.0, 3000)
+    finish_samples(m, 2.1, 3100, (0.0, 0), 1.0)
+    assert m.throughputs == pytest.approx([1000.0, 2100 / 1.1])  # not 1,000 pods/s of its own
+    # A last interval of half a sample or more stays a sample of its own.
+    m = Measurement(op=0, pods=3600, throughputs=[1000.0, 2000.0])
+    m.prev, m.last = (1.0, 1000), (2.0, 3000)
+    finish_samples(m, 2.6, 3600, (0.0, 0), 1.0)
+    assert m.throughputs == pytest.approx([1000.0, 2000.0, 1000.0])
+    # Nothing bound since the last sample: nothing added.
+    finish_samples(m, 2.9, 3000, (0.0, 0), 1.0)
+    assert len(m.throughputs) == 3
+    # A run shorter than a short interval: its only sample.
+    m = Measurement(op=0, pods=50)
+    finish_samples(m, 0.2, 50, (0.0, 0), 1.0)
+    assert m.throughputs == pytest.approx([250.0])

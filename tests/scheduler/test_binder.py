@@ -59,3 +59,23 @@ async def test_bind_many_settles_each_pod(client: InProcessClient) -> None:
     taken = await client.get("pods", "default", "taken")
     [cond] = [c for c in taken["status"]["conditions"] if c["type"] == "PodScheduled"]
     assert cond["status"] == "True"  # bound elsewhere: the condition is not overwritten
+
+
+async def test_bind_many_returns_the_objects_as_stored(client: InProcessClient) -> None:
+    """pods/binding in a batch: each result is the stored object (nodeName, PodScheduled=True
+    with a transition time, its new resourceVersion); the pod the batch read is not reused
+    for anything else (a pending PodScheduled=False condition turns True)."""
+    pending = make_pod("a")
+    pending["status"] = {
+        "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+    }
+    await client.create_many("pods", "default", [pending, make_pod("b")])
+    res = await client.bind_many([("default", "a", "n1"), ("default", "b", "n2")])
+    assert res.errors == [None, None]
+    for name, node, obj in zip("ab", ("n1", "n2"), res.objects, strict=True):
+        stored = await client.get("pods", "default", name)
+        assert obj == stored
+        assert stored["spec"]["nodeName"] == node
+        [cond] = [c for c in stored["status"]["conditions"] if c["type"] == "PodScheduled"]
+        assert cond["status"] == "True" and "reason" not in cond
+        assert cond["lastTransitionTime"]

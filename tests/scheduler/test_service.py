@@ -284,6 +284,15 @@ async def test_the_service_runs_a_stand_in_core(client: InProcessClient) -> None
         await eventually(bound)
         assert ("add_node", "yes") in core.calls
 
+        async def confirmed() -> bool:  # the informer saw it bound, every operation applied
+            return s.cache.is_assigned("default/p") and s.cache.pending_ops == 0
+
+        await eventually(confirmed)
+        # The core assumed it on "yes" when it chose the node; the binding's echo from the
+        # informer is not added a second time.
+        assert core.pods == {"default/p": "yes"}
+        assert ("add_pod", "default/p") not in core.calls
+
 
 def test_default_core_factory_names_the_profile_of_a_bad_config() -> None:
     config = parse_config(

@@ -51,7 +51,12 @@ class Binding:
                     raise StatusError.not_found(kind.plural, name) from None
             raise StatusError.conflict("pods/binding", name)
 
-    def _bound(self: APIServer, pod: Obj, binding: Obj) -> Obj:  # type: ignore[misc]  # self-typed mixin
+    def _bound(  # type: ignore[misc]  # self-typed mixin
+        self: APIServer, pod: Obj, binding: Obj, *, copy: bool = True, now: str | None = None
+    ) -> Obj:
+        """``pod`` with ``binding`` applied: a copy, or ``pod`` itself changed in place if
+        ``copy`` is false (the caller no longer needs the stored version). ``now``: the
+        condition's transition time (default: the clock now)."""
         meta = get_metadata(pod)
         uid = (binding.get("metadata") or {}).get("uid")
         if uid and uid != meta.get("uid"):
@@ -61,8 +66,8 @@ class Binding:
                 f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
                 f"{meta.get('uid', '')}",
             )
-        new = codec.decode_trusted(codec.encode(pod))
-        bind_pod(new, binding, now=self._now())
+        new = codec.decode_trusted(codec.encode(pod)) if copy else pod
+        bind_pod(new, binding, now=now if now is not None else self._now())
         return new
 
     async def bind_many(  # type: ignore[misc]  # self-typed mixin
@@ -74,6 +79,7 @@ class Binding:
         result = BatchResult([None] * len(bindings), [None] * len(bindings))
         with self._request("create", kind, user, "", "", "binding"), gc_paused(promote=True):
             pending = list(range(len(bindings)))
+            now = self._now()  # one transition time for the batch
             for _ in range(4):
                 if not pending:
                     break
@@ -82,8 +88,10 @@ class Binding:
                     ns, name, node = bindings[i]
                     try:
                         cur = self._get_stored(kind, self._namespace(kind, ns), name)
-                        pod = self._decode(cur)
-                        new = self._bound(pod, {"target": {"kind": "Node", "name": node}})
+                        target = {"target": {"kind": "Node", "name": node}}
+                        # As stored: no resourceVersion to set and drop again.
+                        pod = codec.decode_trusted(cur.value)
+                        new = self._bound(pod, target, copy=False, now=now)
                         prepare_for_storage(new)
                         writes.append((i, cur.key, codec.encode(new), cur.revision, new))
                     except StatusError as e:

@@ -25,17 +25,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import struct
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Generator,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -45,8 +35,28 @@ from google.protobuf.message import DecodeError, Message
 from kubemu.api import SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
 from kubemu.apiserver.codec import MAX_REQUEST_BYTES
 from kubemu.apiserver.codec import encode as pack
-from kubemu.apiserver.storage import StoredObject
-from kubemu.client.interface import DeleteOptions, ListOptions, PatchType
+from kubemu.apiserver.eager import run_eager
+from kubemu.apiserver.grpc_messages import (
+    RESPONSE_TAG,
+    STATUS_TAG,
+    Serialized,
+    batch_response,
+    call_result,
+    delete_options,
+    list_options,
+    list_response,
+    object_response,
+    raw_object,
+    watch_batch,
+)
+from kubemu.apiserver.grpc_wire import (
+    TYPE_HEADERS,
+    array_header,
+    event_parts,
+    pack_events,
+    pack_items,
+)
+from kubemu.client.interface import PatchType, binding_object
 from kubemu.objects.errors import StatusError
 
 __all__ = [
@@ -57,6 +67,7 @@ __all__ = [
     "pack_events",
     "pack_items",
     "raw_object",
+    "run_eager",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,176 +78,6 @@ ENVELOPE_MARGIN = 64 * 1024
 Authenticate = Callable[[str | None], Any]
 
 
-def list_options(o: api_pb2.ListOptions) -> ListOptions:
-    return ListOptions(
-        label_selector=o.label_selector,
-        field_selector=o.field_selector,
-        limit=o.limit,
-        continue_=getattr(o, "continue"),
-        resource_version=o.resource_version,
-        resource_version_match=o.resource_version_match,
-        allow_watch_bookmarks=o.allow_watch_bookmarks,
-        timeout_seconds=o.timeout_seconds if o.HasField("timeout_seconds") else None,
-        node_names=frozenset(o.node_names) if o.has_node_names else None,
-    )
-
-
-def delete_options(o: api_pb2.DeleteOptions) -> DeleteOptions:
-    return DeleteOptions(
-        grace_period_seconds=(
-            o.grace_period_seconds if o.HasField("grace_period_seconds") else None
-        ),
-        preconditions_uid=o.preconditions_uid if o.HasField("preconditions_uid") else None,
-        preconditions_resource_version=(
-            o.preconditions_resource_version
-            if o.HasField("preconditions_resource_version")
-            else None
-        ),
-        propagation_policy=o.propagation_policy if o.HasField("propagation_policy") else None,
-        dry_run=o.dry_run,
-    )
-
-
-def _rv(obj: Mapping[str, Any]) -> int:
-    rv = (obj.get("metadata") or {}).get("resourceVersion") or 0
-    try:
-        return int(rv)
-    except (TypeError, ValueError):
-        return 0
-
-
-def raw_object(item: Any) -> api_pb2.RawObject:
-    """An object for the wire: stored bytes pass through (anything with ``data`` and
-    ``resource_version``, such as the core's RawObject); a decoded dict is encoded."""
-    if isinstance(item, Mapping):
-        return api_pb2.RawObject(data=pack(item), resource_version=_rv(item))
-    return api_pb2.RawObject(data=bytes(item.data), resource_version=int(item.resource_version))
-
-
-def _rv_header(rv: int) -> bytes:
-    """A resourceVersion as msgpack (uint 64, fixed width: no branching per item)."""
-    return b"\xcf" + rv.to_bytes(8, "big") if rv > 0 else b"\x00"
-
-
-_UINT64 = struct.Struct(">BQ")
-
-
-def _array_header(n: int) -> bytes:
-    return b"\xdd" + n.to_bytes(4, "big")
-
-
-def _item_parts(items: Iterable[Any]) -> list[bytes]:
-    """The msgpack array header and ``[rv0, object0, ...]`` of ``items`` as parts to join."""
-    if type(items) is list and all(type(i) is StoredObject for i in items):
-        # Straight from the storage (revisions > 0): two comprehensions, no branch per item.
-        u64 = _UINT64.pack
-        parts: list[bytes] = [b""] * (2 * len(items) + 1)
-        parts[0] = _array_header(2 * len(items))
-        parts[1::2] = [u64(0xCF, s.revision) for s in items]
-        parts[2::2] = [s.value for s in items]
-        return parts
-    parts = [b""]
-    append = parts.append
-    n = 0
-    for item in items:
-        if isinstance(item, StoredObject):
-            append(_rv_header(item.revision))
-            append(item.value)
-            n += 1
-            continue
-        data = getattr(item, "data", None)
-        if data is None:  # a decoded object
-            append(_rv_header(_rv(item)))
-            append(pack(item))
-        else:
-            rv = item.resource_version
-            append(_UINT64.pack(0xCF, rv) if rv > 0 else b"\x00")
-            append(data)
-        n += 1
-    parts[0] = _array_header(2 * n)
-    return parts
-
-
-def pack_items(items: Iterable[Any]) -> bytes:
-    """The msgpack array ``[rv0, object0, rv1, object1, ...]`` of objects for the wire, by
-    concatenation: stored bytes (anything with ``data`` and ``resource_version``) are embedded
-    as they are; a decoded dict is encoded (its own resourceVersion, if any, as rv)."""
-    return b"".join(_item_parts(items))
-
-
-class _Serialized:
-    """A response already serialized (``SerializeToString`` returns it)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def SerializeToString(self) -> bytes:
-        return self.data
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_ITEMS_TAG = bytes([(api_pb2.ListResponse.ITEMS_FIELD_NUMBER << 3) | 2])
-
-
-def _list_response(result: Any) -> _Serialized:
-    """The ``ListResponse`` of a core list, serialized in one pass: the small fields through
-    protobuf, the packed items appended as their length-delimited field (so the items are
-    copied once, not once to pack and once more to serialize)."""
-    head = api_pb2.ListResponse(
-        kind=result.kind,
-        api_version=result.api_version,
-        resource_version=str(result.resource_version),
-    )
-    setattr(head, "continue", result.continue_ or "")
-    if result.remaining_item_count is not None:
-        head.remaining_item_count = result.remaining_item_count
-    parts = _item_parts(result.items)
-    size = sum(map(len, parts))
-    return _Serialized(b"".join([head.SerializeToString(), _ITEMS_TAG, _varint(size), *parts]))
-
-
-_FIELD1_LEN = b"\x0a"  # field 1, length-delimited: ObjectResponse.object, RawObject.data
-_FIELD2_VARINT = b"\x10"  # field 2, varint: RawObject.resource_version
-
-
-def _object_response(obj: Any) -> api_pb2.ObjectResponse | _Serialized:
-    """The ``ObjectResponse`` of a core result (a RawObject's stored bytes pass through; a
-    dict is encoded), serialized by concatenation: the object's bytes are copied once."""
-    if isinstance(obj, Mapping):
-        data, rv = pack(obj), _rv(obj)
-    else:
-        data, rv = bytes(obj.data), int(obj.resource_version)
-    if rv < 0:  # not a resourceVersion this server writes: protobuf's own encoding
-        return api_pb2.ObjectResponse(object=api_pb2.RawObject(data=data, resource_version=rv))
-    inner = [_FIELD1_LEN, _varint(len(data)), data]
-    if rv:
-        inner += [_FIELD2_VARINT, _varint(rv)]
-    size = sum(map(len, inner))
-    return _Serialized(b"".join([_FIELD1_LEN, _varint(size), *inner]))
-
-
-def _batch_response(result: Any) -> api_pb2.BatchResponse:
-    items = []
-    for obj, err in zip(result.objects, result.errors, strict=True):
-        if err is not None:
-            items.append(api_pb2.BatchItem(status=pack(err.to_status())))
-        elif obj is None:
-            items.append(api_pb2.BatchItem())
-        else:
-            items.append(api_pb2.BatchItem(object=raw_object(obj)))
-    return api_pb2.BatchResponse(items=items)
-
-
 LIST_CHUNK = 10_000
 """``ListChunked`` sends the list in pages of this many items."""
 
@@ -244,109 +85,6 @@ WATCH_BATCH_EVENTS = 1_000
 """At most this many events in one ``WatchBatch``."""
 WATCH_BATCH_BYTES = 4 * 1024 * 1024
 """A ``WatchBatch`` is closed once its objects reach this many bytes."""
-
-_TYPE_HEADERS = {t: pack(t) for t in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR")}
-
-
-def _event_parts(event: Any) -> tuple[bytes, bytes, bytes]:
-    """A core watch event (``RawWatchEvent``: ``object`` a RawObject, ERROR's ``status`` a
-    dict) or a client-shaped ``WatchEvent`` (``object`` a dict) as the three msgpack values
-    (type, rv, object) of a ``WatchBatch``."""
-    etype = str(getattr(event.type, "value", event.type))
-    header = _TYPE_HEADERS.get(etype) or pack(etype)
-    if etype == "ERROR":
-        status = getattr(event, "status", None) or event.object
-        return header, b"\x00", pack(status)
-    obj = event.object
-    if isinstance(obj, Mapping):
-        return header, _rv_header(_rv(obj)), pack(obj)
-    return header, _rv_header(int(obj.resource_version)), obj.data
-
-
-def pack_events(events: Sequence[Any]) -> bytes:
-    """The ``WatchBatch.events`` of ``events``: msgpack ``[type0, rv0, object0, ...]``."""
-    parts = [_array_header(3 * len(events))]
-    for ev in events:
-        parts.extend(_event_parts(ev))
-    return b"".join(parts)
-
-
-_EVENTS_TAG = bytes([(api_pb2.WatchBatch.EVENTS_FIELD_NUMBER << 3) | 2])
-
-
-def _watch_batch(items: Sequence[tuple[str, int, bytes]]) -> bytes:
-    """A serialized ``WatchBatch`` of a core stream's items (type, rv, msgpack bytes): the
-    packed array built by concatenation and appended as the ``events`` field."""
-    headers = _TYPE_HEADERS
-    u64 = _UINT64.pack
-    parts = [_array_header(3 * len(items))]
-    append = parts.append
-    for etype, rv, data in items:
-        append(headers.get(etype) or pack(etype))
-        append(u64(0xCF, rv) if rv > 0 else b"\x00")
-        append(data)
-    body = b"".join(parts)
-    return b"".join((_EVENTS_TAG, _varint(len(body)), body))
-
-
-_RESULTS_TAG = bytes([(api_pb2.CallResultBatch.RESULTS_FIELD_NUMBER << 3) | 2])
-_ID_TAG = bytes([(api_pb2.CallResult.ID_FIELD_NUMBER << 3) | 0])
-_RESPONSE_TAG = bytes([(api_pb2.CallResult.RESPONSE_FIELD_NUMBER << 3) | 2])
-_STATUS_TAG = bytes([(api_pb2.CallResult.STATUS_FIELD_NUMBER << 3) | 2])
-
-
-def _call_result(call_id: int, tag: bytes, payload: bytes) -> bytes:
-    """One serialized ``CallResultBatch.results`` entry: a ``CallResult`` with ``id`` and
-    the response (``_RESPONSE_TAG``) or the Status (``_STATUS_TAG``); an empty payload is
-    left out, as protobuf does. Concatenated entries are a serialized ``CallResultBatch``."""
-    body = [_ID_TAG, _varint(call_id)] if call_id else []
-    if payload:
-        body += [tag, _varint(len(payload)), payload]
-    size = sum(map(len, body))
-    return b"".join([_RESULTS_TAG, _varint(size), *body])
-
-
-class _Yield:
-    """Awaiting it yields ``value`` to the task running the awaiting coroutine (what the
-    awaited coroutine yielded: a future to wait for, or None) and returns what is sent back."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        return (yield self.value)
-
-
-async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
-    """Continue ``coro`` (suspended, having yielded ``yielded``) inside the running task:
-    every yield passes through to the task, and what the task sends or throws (a
-    cancellation) goes back in."""
-    while True:
-        try:
-            sent = await _Yield(yielded)
-        except BaseException as e:  # thrown into the task (a cancellation): into coro
-            try:
-                yielded = coro.throw(e)
-            except StopIteration as stop:
-                return stop.value
-            continue
-        try:
-            yielded = coro.send(sent)
-        except StopIteration as stop:
-            return stop.value
-
-
-def run_eager(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
-    """Start ``coro`` now, in the caller (as Python 3.12's eager tasks do): None if it ran
-    to the end without suspending (its result and any exception are dropped: pass a
-    coroutine that records them itself), else the task that carries it on."""
-    try:
-        yielded = coro.send(None)
-    except StopIteration:
-        return None
-    return asyncio.ensure_future(_resume(coro, yielded))
 
 
 def _token(context: Any) -> str | None:
@@ -425,7 +163,7 @@ class GrpcServer:
 
     def _handler(self) -> Any:
         unary: dict[
-            str, tuple[type[Message], Callable[[Any, Any], Awaitable[Message | _Serialized]]]
+            str, tuple[type[Message], Callable[[Any, Any], Awaitable[Message | Serialized]]]
         ] = {
             "Create": (api_pb2.CreateRequest, self._create),
             "Get": (api_pb2.GetRequest, self._get),
@@ -475,7 +213,7 @@ class GrpcServer:
         )
 
     def _unary(
-        self, cls: type[Message], fn: Callable[[Any, Any], Awaitable[Message | _Serialized]]
+        self, cls: type[Message], fn: Callable[[Any, Any], Awaitable[Message | Serialized]]
     ) -> Callable[[bytes, Any], Awaitable[bytes]]:
         async def handle(raw: bytes, context: Any) -> bytes:
             try:
@@ -501,10 +239,10 @@ class GrpcServer:
                 raise StatusError.bad_request(f"unknown method {call.method!r}")
             cls, fn = entry
             response = await fn(cls.FromString(call.request), user)
-            out.append(_call_result(call.id, _RESPONSE_TAG, response.SerializeToString()))
+            out.append(call_result(call.id, RESPONSE_TAG, response.SerializeToString()))
         except Exception as e:  # the server never dies on a request
             status = pack(self._as_status_error(e).to_status())
-            out.append(_call_result(call.id, _STATUS_TAG, status))
+            out.append(call_result(call.id, STATUS_TAG, status))
 
     async def _call_stream(
         self, requests: AsyncIterator[bytes], context: Any
@@ -536,13 +274,13 @@ class GrpcServer:
                         batch = api_pb2.CallBatch.FromString(raw)
                     except DecodeError as e:
                         err = pack(self._as_status_error(e).to_status())
-                        out.append(_call_result(0, _STATUS_TAG, err))
+                        out.append(call_result(0, STATUS_TAG, err))
                         wake.set()
                         continue
                     for call in batch.calls:
                         if user_error is not None:
                             err = pack(user_error.to_status())
-                            out.append(_call_result(call.id, _STATUS_TAG, err))
+                            out.append(call_result(call.id, STATUS_TAG, err))
                             continue
                         pending = run_eager(self._call_one(call, user, out))
                         if pending is not None:
@@ -572,19 +310,19 @@ class GrpcServer:
 
     # Verbs
 
-    async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message | _Serialized:
+    async def _create(self, r: api_pb2.CreateRequest, user: Any) -> Message | Serialized:
         create = getattr(self.apiserver, "create_raw", None) or self.apiserver.create
         obj = await create(r.resource, r.namespace, r.object, dry_run=r.dry_run, user=user)
-        return _object_response(obj)
+        return object_response(obj)
 
-    async def _get(self, r: api_pb2.GetRequest, user: Any) -> Message | _Serialized:
+    async def _get(self, r: api_pb2.GetRequest, user: Any) -> Message | Serialized:
         get = getattr(self.apiserver, "get_raw", None) or self.apiserver.get
-        return _object_response(await get(r.resource, r.namespace, r.name, user=user))
+        return object_response(await get(r.resource, r.namespace, r.name, user=user))
 
-    async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message | _Serialized:
+    async def _list(self, r: api_pb2.ListRequest, user: Any) -> Message | Serialized:
         list_ = getattr(self.apiserver, "list_stored", None) or self.apiserver.list
         result = await list_(r.resource, r.namespace, list_options(r.options), user=user)
-        return _list_response(result)
+        return list_response(result)
 
     async def _list_chunked(self, raw: bytes, context: Any) -> AsyncIterator[bytes]:
         """``ListChunked``: the LIST in pages of :data:`LIST_CHUNK` read at one revision (the
@@ -606,14 +344,14 @@ class GrpcServer:
                 or (pinned and opts.resource_version_match != "Exact")
             ):
                 result = await (list_ or self.apiserver.list)(*args, opts, user=user)
-                yield _list_response(result).data
+                yield list_response(result).data
                 return
             page = await list_(*args, replace(opts, limit=LIST_CHUNK), user=user)
             while True:
                 token = page.continue_
                 if token:  # more to come: this message is a middle chunk
                     page.continue_, page.remaining_item_count = "", None
-                yield _list_response(page).data
+                yield list_response(page).data
                 if not token:
                     return
                 chunk = replace(
@@ -627,15 +365,15 @@ class GrpcServer:
         except Exception as e:
             await self._abort(context, self._as_status_error(e))
 
-    async def _update(self, r: api_pb2.UpdateRequest, user: Any) -> Message | _Serialized:
+    async def _update(self, r: api_pb2.UpdateRequest, user: Any) -> Message | Serialized:
         update = getattr(self.apiserver, "update_raw", None) or self.apiserver.update
-        return _object_response(await update(r.resource, r.namespace, r.object, user=user))
+        return object_response(await update(r.resource, r.namespace, r.object, user=user))
 
-    async def _update_status(self, r: api_pb2.UpdateRequest, user: Any) -> Message | _Serialized:
+    async def _update_status(self, r: api_pb2.UpdateRequest, user: Any) -> Message | Serialized:
         update = getattr(self.apiserver, "update_status_raw", None) or self.apiserver.update_status
-        return _object_response(await update(r.resource, r.namespace, r.object, user=user))
+        return object_response(await update(r.resource, r.namespace, r.object, user=user))
 
-    async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message | _Serialized:
+    async def _patch(self, r: api_pb2.PatchRequest, user: Any) -> Message | Serialized:
         # The patch type and body are checked by the core, as for the in-process client.
         obj = await self.apiserver.patch(
             r.resource,
@@ -646,17 +384,17 @@ class GrpcServer:
             subresource=r.subresource,
             user=user,
         )
-        return _object_response(obj)
+        return object_response(obj)
 
-    async def _delete(self, r: api_pb2.DeleteRequest, user: Any) -> Message | _Serialized:
+    async def _delete(self, r: api_pb2.DeleteRequest, user: Any) -> Message | Serialized:
         obj = await self.apiserver.delete(
             r.resource, r.namespace, r.name, delete_options(r.options), user=user
         )
-        return _object_response(obj)
+        return object_response(obj)
 
     async def _delete_collection(
         self, r: api_pb2.DeleteCollectionRequest, user: Any
-    ) -> Message | _Serialized:
+    ) -> Message | Serialized:
         result = await self.apiserver.delete_collection(
             r.resource,
             r.namespace,
@@ -674,34 +412,27 @@ class GrpcServer:
                 resource_version=str(revision),
                 items=pack_items(result),
             )
-        return _list_response(result)
+        return list_response(result)
 
     async def _bind(self, r: api_pb2.BindRequest, user: Any) -> Message:
-        binding: dict[str, Any] = {
-            "apiVersion": "v1",
-            "kind": "Binding",
-            "metadata": {"name": r.name, "namespace": r.namespace},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": r.node_name},
-        }
-        if r.uid:
-            binding["metadata"]["uid"] = r.uid
+        binding = binding_object(r.namespace, r.name, r.node_name, r.uid)
         await self.apiserver.bind(r.namespace, r.name, binding, user=user)
         return api_pb2.BindResponse()
 
     async def _create_many(self, r: api_pb2.CreateManyRequest, user: Any) -> Message:
         objs = list(r.objects)
         result = await self.apiserver.create_many(r.resource, r.namespace, objs, user=user)
-        return _batch_response(result)
+        return batch_response(result)
 
     async def _bind_many(self, r: api_pb2.BindManyRequest, user: Any) -> Message:
         bindings = [(b.namespace, b.name, b.node_name) for b in r.bindings]
         result = await self.apiserver.bind_many(bindings, user=user)
-        return _batch_response(result)
+        return batch_response(result)
 
     async def _update_many(self, r: api_pb2.UpdateManyRequest, user: Any) -> Message:
         objs = list(r.objects)
         result = await self.apiserver.update_many(r.resource, objs, user=user)
-        return _batch_response(result)
+        return batch_response(result)
 
     async def _watch(self, raw: bytes, context: Any) -> AsyncIterator[bytes]:
         try:
@@ -716,7 +447,7 @@ class GrpcServer:
             return
         try:
             await context.send_initial_metadata(((WATCH_STARTED, "started"),))
-            error = _TYPE_HEADERS["ERROR"]
+            error = TYPE_HEADERS["ERROR"]
             next_batch = getattr(stream, "next_batch", None)
             try:
                 if next_batch is not None:  # the core's ServerWatch: what is queued, at once
@@ -724,14 +455,14 @@ class GrpcServer:
                         items = await next_batch(WATCH_BATCH_EVENTS, WATCH_BATCH_BYTES)
                         if not items:
                             break
-                        yield _watch_batch(items)
+                        yield watch_batch(items)
                 else:
                     async for event in stream:
-                        parts = [_array_header(3), *_event_parts(event)]
+                        parts = [array_header(3), *event_parts(event)]
                         yield api_pb2.WatchBatch(events=b"".join(parts)).SerializeToString()
             except Exception as e:  # a failing stream ends with an ERROR event
                 status = pack(self._as_status_error(e).to_status())
-                events_bytes = b"".join((_array_header(3), error, b"\x00", status))
+                events_bytes = b"".join((array_header(3), error, b"\x00", status))
                 yield api_pb2.WatchBatch(events=events_bytes).SerializeToString()
         finally:
             await stream.close()

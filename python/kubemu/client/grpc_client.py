@@ -1,45 +1,44 @@
 """``GrpcClient``: the :class:`~kubemu.client.interface.Client` protocol over gRPC
 (proto/kubemu/v1, grpc.aio).
 
-Errors come back as the same :class:`StatusError` the in-process client raises: the server puts
-the whole ``Status`` (msgpack) in the ``kubemu-status-bin`` trailing metadata. When a failure has
-no Status (the transport refused a message over its size limit, the server is unreachable, a
-deadline passed) the error is built from the gRPC code: ``RequestEntityTooLarge``,
-``ServiceUnavailable``, ``Timeout``, ``InternalError``.
+Errors come back as the same :class:`StatusError` the in-process client raises
+(:mod:`kubemu.client.grpc_status`). Single-object verbs share one multiplexed ``Call`` stream
+(:mod:`kubemu.client.grpc_mux`); a LIST arrives as packed chunks (``ListChunked``,
+:mod:`kubemu.client.grpc_list`); a watch is a :class:`~kubemu.client.grpc_watch.GrpcWatchStream`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import json
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-import msgpack  # type: ignore[import-untyped]
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
-from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, STATUS_TRAILER, WATCH_STARTED, api_pb2
+from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, WATCH_STARTED, api_pb2
 from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.apiserver.grpc_wire import split_events, unpack_events, unpack_items
+from kubemu.client.grpc_list import PackedList, parse_list_response
+from kubemu.client.grpc_mux import MUX_BATCH_BYTES, MUX_MAX_REQUEST, MUX_METHODS, CallMux
+from kubemu.client.grpc_status import FinishedCall, status_error_from_rpc
+from kubemu.client.grpc_watch import GrpcWatchStream
 from kubemu.client.interface import (
     BatchResult,
     DeleteOptions,
-    EventType,
     ListOptions,
     Obj,
     ObjList,
     PatchType,
-    RawWatchItem,
-    WatchEvent,
-    raw_item,
+    patch_body,
 )
-from kubemu.gcpause import gc_paused
 from kubemu.objects.errors import StatusError
 from kubemu.objects.meta import set_resource_version
 
 __all__ = [
+    "MUX_BATCH_BYTES",
+    "MUX_MAX_REQUEST",
+    "MUX_METHODS",
     "GrpcClient",
     "GrpcWatchStream",
     "PackedList",
@@ -54,27 +53,6 @@ DEFAULT_ADDRESS = f"127.0.0.1:{DEFAULT_GRPC_PORT}"
 
 Deserialize = Callable[[bytes], Any]
 """A response's deserializer (``Message.FromString`` or a hand-written parser)."""
-
-
-def status_error_from_rpc(e: Any) -> StatusError:
-    """The StatusError of a failed call (``grpc.aio.AioRpcError``)."""
-    for key, value in e.trailing_metadata() or ():
-        if key == STATUS_TRAILER:
-            try:
-                return StatusError.from_status(decode_trusted(bytes(value)))
-            except Exception:
-                break
-    code = e.code()
-    details = e.details() or str(code)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return StatusError.request_entity_too_large(details)
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return StatusError.service_unavailable(details)
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return StatusError.timeout(details)
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return StatusError.unauthorized(details)
-    return StatusError.internal_error(details)
 
 
 def _decode(raw: api_pb2.RawObject) -> Obj:
@@ -116,206 +94,6 @@ def _delete_options(o: DeleteOptions | None) -> api_pb2.DeleteOptions:
     return msg
 
 
-def unpack_items(data: bytes | memoryview, *, promote: bool = False) -> list[Obj]:
-    """The objects of a packed ``ListResponse.items`` (msgpack ``[rv0, object0, ...]``), each
-    with its ``metadata.resourceVersion`` set: one msgpack call for the whole list, with the
-    cyclic GC paused meanwhile (the fresh dicts cannot form cycles; otherwise collections set
-    off by them walk every live object again and again). ``promote``: the objects go
-    straight to the oldest generation (``gc_paused(promote=True)``), for one chunk of many
-    whose young collections between chunks would walk them."""
-    if not data:
-        return []
-    flat = _unpack_many(data, promote=promote)
-    items: list[Obj] = flat[1::2]
-    for rv, obj in zip(flat[0::2], items, strict=True):
-        if rv:
-            set_resource_version(obj, rv)
-    return items
-
-
-def _unpack_many(data: bytes | memoryview, *, promote: bool = False) -> list[Any]:
-    with gc_paused(promote=promote):
-        flat: list[Any] = decode_trusted(data)  # type: ignore[assignment]
-    return flat
-
-
-def split_events(data: bytes) -> list[RawWatchItem]:
-    """The events of a ``WatchBatch`` undecoded: (type, rv, the object's msgpack bytes cut out
-    of the message)."""
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1024))
-    unpacker.feed(data)
-    unpack, skip, tell = unpacker.unpack, unpacker.skip, unpacker.tell
-    out: list[RawWatchItem] = []
-    append = out.append
-    for _ in range(unpacker.read_array_header() // 3):
-        etype = unpack()
-        rv = unpack()
-        start = tell()
-        skip()
-        append((etype, rv, data[start : tell()]))
-    return out
-
-
-def unpack_events(data: bytes) -> list[WatchEvent]:
-    """The events of a ``WatchBatch`` (msgpack ``[type0, rv0, object0, ...]``)."""
-    flat = _unpack_many(data)
-    out: list[WatchEvent] = []
-    for i in range(0, len(flat), 3):
-        etype, rv, obj = flat[i], flat[i + 1], flat[i + 2]
-        if rv:
-            set_resource_version(obj, rv)
-        out.append(WatchEvent(_EVENT_TYPES.get(etype) or EventType(etype), obj))
-    return out
-
-
-_EVENT_TYPES = {t.value: t for t in EventType}
-
-
-class PackedList:
-    """A LIST response with its items undecoded, as received: ``chunks`` are the packed
-    msgpack arrays ``[rv0, object0, rv1, object1, ...]`` of the response's messages, in order
-    (views into the received messages: nothing was copied or decoded). ``len()`` is the number
-    of objects (read from the arrays' headers); :attr:`items` is the whole list as one packed
-    array; :meth:`raw_items` cuts the objects out as bytes; :meth:`decode` gives the
-    :class:`ObjList` that ``GrpcClient.list`` returns."""
-
-    __slots__ = (
-        "api_version",
-        "chunks",
-        "continue_",
-        "kind",
-        "remaining_item_count",
-        "resource_version",
-    )
-
-    def __init__(
-        self,
-        kind: str = "",
-        api_version: str = "",
-        resource_version: str = "",
-        chunks: Sequence[bytes | memoryview] = (),
-        continue_: str = "",
-        remaining_item_count: int | None = None,
-    ) -> None:
-        self.kind = kind
-        self.api_version = api_version
-        self.resource_version = resource_version
-        self.chunks: list[bytes | memoryview] = [c for c in chunks if len(c)]
-        self.continue_ = continue_
-        self.remaining_item_count = remaining_item_count
-
-    def __len__(self) -> int:
-        return sum(_array_len(c)[0] for c in self.chunks) // 2
-
-    @property
-    def items(self) -> bytes:
-        """The whole list as one packed msgpack array (joined: a copy when there are several
-        chunks)."""
-        if len(self.chunks) == 1:
-            return bytes(self.chunks[0])
-        n, parts = 0, []
-        for c in self.chunks:
-            count, header = _array_len(c)
-            n += count
-            parts.append(c[header:])
-        return b"".join([b"\xdd" + n.to_bytes(4, "big"), *parts]) if n else b""
-
-    def raw_items(self) -> list[tuple[int, bytes]]:
-        """(resourceVersion, the object's msgpack bytes) per object, in order; an rv of 0
-        means the object carries its own."""
-        out: list[tuple[int, bytes]] = []
-        append = out.append
-        for data in self.chunks:
-            unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1024))
-            unpacker.feed(data)
-            unpack, skip, tell = unpacker.unpack, unpacker.skip, unpacker.tell
-            for _ in range(unpacker.read_array_header() // 2):
-                rv = unpack()
-                start = tell()
-                skip()
-                append((rv, bytes(data[start : tell()])))
-        return out
-
-    def decode(self) -> ObjList:
-        """Every object a dict with its resourceVersion (one msgpack call per chunk, GC
-        paused)."""
-        items: list[Obj] = []
-        for c in self.chunks:
-            items += unpack_items(c)
-        return ObjList(
-            kind=self.kind,
-            api_version=self.api_version,
-            resource_version=self.resource_version,
-            items=items,
-            continue_=self.continue_,
-            remaining_item_count=self.remaining_item_count,
-        )
-
-
-def _array_len(data: bytes | memoryview) -> tuple[int, int]:
-    """(element count, header size) of the msgpack array at the start of ``data``."""
-    unpacker = msgpack.Unpacker(max_buffer_size=16)
-    unpacker.feed(bytes(data[:5]))
-    n: int = unpacker.read_array_header()
-    return n, unpacker.tell()
-
-
-def _varint_at(buf: memoryview, i: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = buf[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, i
-        shift += 7
-        if shift > 63:
-            raise DecodeError("malformed varint")
-
-
-_LIST_STRINGS = {1: "kind", 2: "api_version", 3: "resource_version", 4: "continue_"}
-
-
-def parse_list_response(data: bytes) -> PackedList:
-    """A serialized ``ListResponse`` read without protobuf's copy of ``items`` (a view into
-    ``data``); DecodeError if malformed. Unknown fields are skipped, as protobuf does."""
-    buf = memoryview(data)
-    out = PackedList()
-    i, end = 0, len(buf)
-    try:
-        while i < end:
-            tag, i = _varint_at(buf, i)
-            field, wire = tag >> 3, tag & 7
-            if wire == 2:
-                size, i = _varint_at(buf, i)
-                if i + size > end:
-                    raise DecodeError("truncated field")
-                value = buf[i : i + size]
-                i += size
-                if field == 7:
-                    if len(value):
-                        out.chunks = [value]
-                elif field in _LIST_STRINGS:
-                    setattr(out, _LIST_STRINGS[field], str(value, "utf-8"))
-            elif wire == 0:
-                value_int, i = _varint_at(buf, i)
-                if field == 5:
-                    if value_int >= 1 << 63:
-                        value_int -= 1 << 64
-                    out.remaining_item_count = value_int
-            elif wire == 1:
-                i += 8
-            elif wire == 5:
-                i += 4
-            else:
-                raise DecodeError(f"unexpected wire type {wire}")
-    except (IndexError, UnicodeDecodeError) as e:
-        raise DecodeError(f"malformed ListResponse: {e}") from None
-    if i != end:
-        raise DecodeError("truncated ListResponse")
-    return out
-
-
 def _batch(r: api_pb2.BatchResponse) -> BatchResult:
     result = BatchResult()
     for item in r.items:
@@ -326,205 +104,6 @@ def _batch(r: api_pb2.BatchResponse) -> BatchResult:
             result.objects.append(_decode(item.object) if item.HasField("object") else None)
             result.errors.append(None)
     return result
-
-
-class GrpcWatchStream:
-    """An open watch over gRPC: async-iterate for :class:`WatchEvent`; ``close()`` cancels.
-    ``batches()`` gives the events of each ``WatchBatch`` message as one list, and
-    ``raw_batches()`` the same undecoded (:data:`RawWatchItem`: the objects' msgpack bytes
-    are cut out of the message, not decoded).
-
-    A transport failure mid-stream (server gone, stream refused) ends the stream with an ERROR
-    event carrying its Status, so a reader handles it as any other watch error (relist)."""
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-        self._closed = False
-        self._ended = False
-        self._buffer: deque[WatchEvent] = deque()
-
-    def __aiter__(self) -> GrpcWatchStream:
-        return self
-
-    async def __anext__(self) -> WatchEvent:
-        """The next event: from the current batch, else the next message's batch. The stream
-        keeps its place whoever iterates it (``aiter`` again continues where it was)."""
-        buffer = self._buffer
-        while not buffer:
-            events = await self._next_events()
-            if events is None:
-                raise StopAsyncIteration
-            buffer.extend(events)
-        return buffer.popleft()
-
-    async def batches(self) -> AsyncIterator[list[WatchEvent]]:
-        """The events, a list per message received, in order."""
-        if self._buffer:
-            out = list(self._buffer)
-            self._buffer.clear()
-            yield out
-        while True:
-            events = await self._next_events()
-            if events is None:
-                return
-            if events:
-                yield events
-
-    async def raw_batches(self) -> AsyncIterator[list[RawWatchItem]]:
-        """The events undecoded, a list per message received, in order."""
-        if self._buffer:
-            out = [raw_item(ev) for ev in self._buffer]
-            self._buffer.clear()
-            yield out
-        while True:
-            data = await self._read()
-            if data is None:
-                return
-            if isinstance(data, WatchEvent):
-                yield [raw_item(data)]
-                continue
-            items = split_events(data)
-            if items and items[-1][0] == "ERROR":
-                self._ended = True
-            if items:
-                yield items
-
-    async def _next_events(self) -> list[WatchEvent] | None:
-        """The next message's events (None: the stream has ended)."""
-        data = await self._read()
-        if data is None:
-            return None
-        if isinstance(data, WatchEvent):
-            return [data]
-        events = unpack_events(data)
-        for i, ev in enumerate(events):
-            if ev.type == EventType.ERROR:  # the last event of the stream
-                self._ended = True
-                del events[i + 1 :]
-                break
-        return events
-
-    async def _read(self) -> bytes | WatchEvent | None:
-        """The next message's packed events; a transport failure as its ERROR event; None at
-        the end."""
-        if self._ended:
-            return None
-        try:
-            batch = await self._call.read()
-        except grpc.aio.AioRpcError as e:
-            self._ended = True
-            if not self._closed and e.code() != grpc.StatusCode.CANCELLED:
-                return WatchEvent(EventType.ERROR, status_error_from_rpc(e).to_status())
-            return None
-        except (grpc.aio.UsageError, asyncio.CancelledError):
-            if not self._closed:
-                raise
-            self._ended = True  # read after cancel
-            return None
-        if batch is grpc.aio.EOF:
-            self._ended = True
-            return None
-        events: bytes = batch.events
-        return events
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._call.cancel()
-
-
-MUX_METHODS = frozenset({"Create", "Get", "Update", "UpdateStatus", "Patch", "Delete", "Bind"})
-"""Single-object verbs sent over the multiplexed ``Call`` stream."""
-MUX_MAX_REQUEST = 16 * 1024
-"""Requests larger than this (serialized) go as their own unary call."""
-MUX_BATCH_BYTES = 60 * 1024
-"""A ``CallBatch`` is closed at this many bytes (below any server's receive limit, which is at
-least the envelope margin of 64 KiB)."""
-
-
-class _Mux:
-    """One ``Call`` stream: requests queued by concurrent callers are written in batches; a
-    reader resolves each caller's future by id. A failed stream fails every pending call with
-    its error and is replaced on the next call."""
-
-    def __init__(self, channel: Any, metadata: tuple[tuple[str, str], ...]) -> None:
-        self._call = channel.stream_stream(
-            f"/{SERVICE}/Call",
-            request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=api_pb2.CallResultBatch.FromString,
-        )(metadata=metadata)
-        self._pending: dict[int, asyncio.Future[api_pb2.CallResult]] = {}
-        self._queue: deque[api_pb2.CallRequest] = deque()
-        self._wake = asyncio.Event()
-        self._next_id = 1
-        self.failed = False
-        self._writer = asyncio.ensure_future(self._write())
-        self._reader = asyncio.ensure_future(self._read())
-
-    async def call(self, method: str, request: bytes) -> api_pb2.CallResult:
-        call_id = self._next_id
-        self._next_id += 1
-        fut: asyncio.Future[api_pb2.CallResult] = asyncio.get_running_loop().create_future()
-        self._pending[call_id] = fut
-        self._queue.append(api_pb2.CallRequest(id=call_id, method=method, request=request))
-        self._wake.set()
-        try:
-            return await fut
-        finally:
-            self._pending.pop(call_id, None)
-
-    async def _write(self) -> None:
-        try:
-            while True:
-                while not self._queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                calls: list[api_pb2.CallRequest] = []
-                size = 0
-                while self._queue and size < MUX_BATCH_BYTES - MUX_MAX_REQUEST:
-                    call = self._queue.popleft()
-                    calls.append(call)
-                    size += len(call.request) + 32
-                await self._call.write(api_pb2.CallBatch(calls=calls))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:
-            self._fail(e)
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                batch = await self._call.read()
-                if batch is grpc.aio.EOF:
-                    raise grpc.aio.AioRpcError(
-                        grpc.StatusCode.UNAVAILABLE,
-                        grpc.aio.Metadata(),
-                        grpc.aio.Metadata(),
-                        details="the call stream ended",
-                    )
-                for result in batch.results:
-                    fut = self._pending.get(result.id)
-                    if fut is not None and not fut.done():
-                        fut.set_result(result)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:
-            self._fail(e)
-
-    def _fail(self, e: BaseException) -> None:
-        self.failed = True
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(e)
-        self._pending.clear()
-        self._queue.clear()
-
-    async def close(self) -> None:
-        self.failed = True
-        self._writer.cancel()
-        self._reader.cancel()
-        self._call.cancel()
-        self._fail(asyncio.CancelledError())
 
 
 class GrpcClient:
@@ -543,7 +122,7 @@ class GrpcClient:
         self._channel: Any = None
         self._stubs: dict[str, Any] = {}
         self._chunked_list = True
-        self._mux: _Mux | None = None
+        self._mux: CallMux | None = None
 
     def _open(self) -> Any:
         if self._channel is None:
@@ -575,7 +154,7 @@ class GrpcClient:
             if len(raw) <= MUX_MAX_REQUEST:
                 mux = self._mux
                 if mux is None or mux.failed:
-                    mux = self._mux = _Mux(self._open(), self._metadata)
+                    mux = self._mux = CallMux(self._open(), self._metadata)
                 try:
                     result = await mux.call(method, raw)
                 except grpc.aio.AioRpcError as e:
@@ -611,14 +190,7 @@ class GrpcClient:
     ) -> ObjList:
         items: builtins.list[Obj] = []
         last = await self._list_into(resource, namespace, options, items, decode=True)
-        return ObjList(
-            kind=last.kind,
-            api_version=last.api_version,
-            resource_version=last.resource_version,
-            items=items,
-            continue_=last.continue_,
-            remaining_item_count=last.remaining_item_count,
-        )
+        return last.with_items(items)
 
     async def list_raw(
         self, resource: str, namespace: str = "", options: ListOptions | None = None
@@ -688,13 +260,12 @@ class GrpcClient:
         *,
         subresource: str = "",
     ) -> Obj:
-        body = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
         request = api_pb2.PatchRequest(
             resource=resource,
             namespace=namespace,
             name=name,
             patch_type=str(patch_type),
-            patch=body,
+            patch=patch_body(patch),
             subresource=subresource,
         )
         return await self._object("Patch", request)
@@ -741,7 +312,7 @@ class GrpcClient:
                 code = await call.code()
                 if code != grpc.StatusCode.OK:
                     trailing = await call.trailing_metadata()
-                    raise status_error_from_rpc(_Failed(code, await call.details(), trailing))
+                    raise status_error_from_rpc(FinishedCall(code, await call.details(), trailing))
         except grpc.aio.AioRpcError as e:
             raise status_error_from_rpc(e) from None
         return GrpcWatchStream(call)
@@ -782,19 +353,3 @@ class GrpcClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-class _Failed:
-    """The parts of a finished call ``status_error_from_rpc`` reads."""
-
-    def __init__(self, code: Any, details: str, trailing: Any) -> None:
-        self._code, self._details, self._trailing = code, details, trailing
-
-    def code(self) -> Any:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def trailing_metadata(self) -> Any:
-        return self._trailing

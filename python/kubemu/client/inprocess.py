@@ -8,13 +8,12 @@ way out, so callers never share state with the server.
 
 from __future__ import annotations
 
-import json
-from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kubemu.apiserver.request import SYSTEM_ADMIN, UserInfo
 from kubemu.apiserver.watch import watch_events
+from kubemu.client.buffered_watch import BufferedWatch
 from kubemu.client.interface import (
     BatchResult,
     DeleteOptions,
@@ -24,7 +23,8 @@ from kubemu.client.interface import (
     PatchType,
     RawWatchItem,
     WatchEvent,
-    raw_item,
+    binding_object,
+    patch_body,
 )
 from kubemu.gcpause import gc_paused
 
@@ -39,57 +39,30 @@ WATCH_BATCH = 1_000
 """Events taken from the server stream at a time."""
 
 
-class InProcessWatch:
+class InProcessWatch(BufferedWatch):
     """A :class:`~kubemu.client.interface.BatchWatchStream` over a server stream: events are
     taken from it in batches (what is queued, up to :data:`WATCH_BATCH`) and decoded per
-    batch; iterating yields them one by one, in order."""
+    batch; iterating yields them one by one, in order. ``raw_batches()`` gives them
+    undecoded: (type, resourceVersion, msgpack bytes of the object as stored, without
+    ``metadata.resourceVersion``; ERROR: of the Status)."""
 
     def __init__(self, stream: ServerWatch) -> None:
+        super().__init__()
         self._stream = stream
-        self._buffer: deque[WatchEvent] = deque()
 
     def __aiter__(self) -> InProcessWatch:
         return self
 
-    async def __anext__(self) -> WatchEvent:
-        buffer = self._buffer
-        if not buffer:
-            stream = self._stream
-            if stream.pending:  # no await needed
-                batch = stream.drain(WATCH_BATCH)
-            else:
-                batch = await stream.next_batch(WATCH_BATCH)
-                if not batch:
-                    raise StopAsyncIteration
-            if len(batch) == 1:
-                return watch_events(batch)[0]
-            buffer.extend(watch_events(batch))
-        return buffer.popleft()
+    async def _next_events(self) -> list[WatchEvent] | None:
+        stream = self._stream
+        if stream.pending:  # no wait needed
+            batch = stream.drain(WATCH_BATCH)
+        else:
+            batch = await stream.next_batch(WATCH_BATCH)
+        return watch_events(batch) if batch else None
 
-    async def batches(self) -> AsyncIterator[list[WatchEvent]]:
-        """The events in lists (each what was queued at the time), in order."""
-        if self._buffer:
-            out = list(self._buffer)
-            self._buffer.clear()
-            yield out
-        while True:
-            batch = await self._stream.next_batch(WATCH_BATCH)
-            if not batch:
-                return
-            yield watch_events(batch)
-
-    async def raw_batches(self) -> AsyncIterator[list[RawWatchItem]]:
-        """The events undecoded: lists of (type, resourceVersion, msgpack bytes of the object
-        as stored, without ``metadata.resourceVersion``; ERROR: of the Status), in order."""
-        if self._buffer:
-            out = [raw_item(ev) for ev in self._buffer]
-            self._buffer.clear()
-            yield out
-        while True:
-            batch = await self._stream.next_batch(WATCH_BATCH)
-            if not batch:
-                return
-            yield batch
+    async def _next_raw(self) -> list[RawWatchItem] | None:
+        return await self._stream.next_batch(WATCH_BATCH) or None
 
     async def close(self) -> None:
         self._buffer.clear()
@@ -146,12 +119,11 @@ class InProcessClient:
         *,
         subresource: str = "",
     ) -> Obj:
-        body = patch if isinstance(patch, bytes) else json.dumps(patch).encode()
         return await self.apiserver.patch(
             resource,
             namespace,
             name,
-            body,
+            patch_body(patch),
             str(patch_type),
             user=self.user,
             subresource=subresource,
@@ -184,14 +156,7 @@ class InProcessClient:
         return InProcessWatch(stream)
 
     async def bind(self, namespace: str, name: str, node_name: str, *, uid: str = "") -> None:
-        binding: Obj = {
-            "apiVersion": "v1",
-            "kind": "Binding",
-            "metadata": {"name": name, "namespace": namespace},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
-        }
-        if uid:
-            binding["metadata"]["uid"] = uid
+        binding = binding_object(namespace, name, node_name, uid)
         await self.apiserver.bind(namespace, name, binding, user=self.user)
 
     async def create_many(self, resource: str, namespace: str, objs: Sequence[Obj]) -> BatchResult:

@@ -14,6 +14,7 @@ by group (``pods``, ``deployments``, ``deployments.apps``, ``leases.coordination
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -34,6 +35,8 @@ __all__ = [
     "RawWatchItem",
     "WatchEvent",
     "WatchStream",
+    "binding_object",
+    "patch_body",
     "raw_item",
 ]
 
@@ -260,6 +263,25 @@ class Client(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def patch_body(patch: bytes | Obj | Sequence[Obj]) -> bytes:
+    """A patch as the JSON bytes the apiserver takes: bytes as given, a document encoded."""
+    return patch if isinstance(patch, bytes) else json.dumps(patch).encode()
+
+
+def binding_object(namespace: str, name: str, node_name: str, uid: str = "") -> Obj:
+    """The ``Binding`` of pod ``namespace/name`` to ``node_name`` that ``Client.bind`` posts
+    (``uid``, if set, is the pod's UID precondition)."""
+    binding: Obj = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name, "namespace": namespace},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
+    }
+    if uid:
+        binding["metadata"]["uid"] = uid
+    return binding
 
 
 def selector_from_mapping(labels: Mapping[str, str]) -> str:

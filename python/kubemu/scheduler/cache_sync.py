@@ -21,6 +21,18 @@ Four informers (shared through an :class:`~kubemu.client.informer.InformerFactor
 Core calls are not made from the handlers: they are buffered (coalesced per object: the last
 operation wins) and applied by :meth:`CacheSync.apply` on the scheduling thread, right before a
 batch, so the Rust cache is never touched by two threads and never blocks the event loop.
+
+Two operations are left out because they would not change what the cores hold:
+
+* a pod this scheduler placed (:meth:`CacheSync.assumed`: the cores assumed it on its node when
+  they chose the node) that the informer then reports assigned *to that node*, with no update
+  of the pending pod seen in between (the queue still holds the very object the cores were
+  given), is not added again: watch events come in write order, so the assigned object differs
+  from the assumed one only by what a binding writes (``spec.nodeName``, the PodScheduled
+  condition), which the cores already hold (upstream's cache confirms an assumed pod the same
+  way). Otherwise (another node, an update meanwhile) it is added as usual;
+* dropping the nomination of a pod the cores were never told was nominated (no
+  ``nominatedNodeName`` seen, no preemption decided for it: :meth:`CacheSync.nominated`).
 """
 
 from __future__ import annotations
@@ -113,6 +125,11 @@ class CacheSync:
         self.encode = encode
         self._ops: dict[tuple[str, str], Op] = {}
         self._assigned: set[str] = set()
+        self._assumed: dict[str, tuple[str, Obj]] = {}
+        """Pods placed by this scheduler and not yet seen assigned: key → (node, the pod as
+        the cores were given it)."""
+        self._nominated: set[str] = set()
+        """Pods whose nomination the cores may hold."""
         self.informers: list[SharedInformer] = []
         self.pods_informer: SharedInformer | None = None
 
@@ -204,8 +221,26 @@ class CacheSync:
         """Un-assume a pod whose binding failed, unless the informer has meanwhile seen it
         assigned (then the cache holds the real placement, which must stay)."""
         key = f"{namespace}/{name}"
+        self._assumed.pop(key, None)
         if key not in self._assigned:
             self._put("pod", key, ("forget", (namespace, name)))
+
+    def assumed(self, key: str, node: str, pod: Obj) -> None:
+        """The cores placed ``pod`` (the object they were given) on ``node`` and assumed it
+        there; an assigned event for it that changes nothing they read is not applied again.
+        Call on the event loop, after the batch that placed it."""
+        if key not in self._assigned:  # else the cores already have the informer's version
+            self._assumed[key] = (node, pod)
+
+    def nominated(self, key: str) -> None:
+        """A core nominated the pod (preemption): a later drop of its nomination must reach the
+        cores; at once if the pod is no longer pending (deleted or bound while the batch ran).
+        Call on the event loop, after the batch."""
+        if key in self.queue and key not in self._assigned:
+            self._nominated.add(key)
+        else:
+            ns, _, name = key.partition("/")
+            self._put("nom", key, ("nom-", (ns, name)))
 
     def is_assigned(self, key: str) -> bool:
         """The informer has seen the pod with ``spec.nodeName``."""
@@ -248,6 +283,11 @@ class CacheSync:
         if key not in self._assigned:
             self._drop_nomination(key)
         self._assigned.add(key)
+        assumed = self._assumed.pop(key, None)
+        if assumed is not None and assumed[0] == (pod.get("spec") or {}).get("nodeName"):
+            qp = self.queue.get(key)
+            if qp is not None and qp.pod is assumed[1]:
+                return  # the cores hold it on that node already, as it is
         self._put("pod", key, ("pod", self.encode(pod)))
 
     def on_assigned_pod_update(self, old: Obj, new: Obj) -> None:
@@ -267,11 +307,15 @@ class CacheSync:
         meta = _meta(pod)
         key = pod_key(pod)
         self._assigned.discard(key)
+        self._assumed.pop(key, None)
         self._put("pod", key, ("pod-", (meta.get("namespace", ""), meta.get("name", ""))))
         self.queue.delete(key)
         self.queue.move_all_to_active_or_backoff("AssignedPodDelete")
 
     def _drop_nomination(self, key: str) -> None:
+        if key not in self._nominated:
+            return  # the cores hold no nomination for it
+        self._nominated.discard(key)
         ns, _, name = key.partition("/")
         self._put("nom", key, ("nom-", (ns, name)))
 
@@ -296,13 +340,17 @@ class CacheSync:
     def on_pending_pod_add(self, pod: Obj) -> None:
         self.queue.add(pod)
         if _nominated_node(pod):
-            self._put("nom", pod_key(pod), ("nom", (self.encode(pod), True)))
+            key = pod_key(pod)
+            self._nominated.add(key)
+            self._put("nom", key, ("nom", (self.encode(pod), True)))
 
     def on_pending_pod_update(self, old: Obj, new: Obj) -> None:
         self.queue.update(old, new)
         had = bool(_nominated_node(old))
         if had or _nominated_node(new):
-            self._put("nom", pod_key(new), ("nom", (self.encode(new), had)))
+            key = pod_key(new)
+            self._nominated.add(key)
+            self._put("nom", key, ("nom", (self.encode(new), had)))
 
     def on_pending_pod_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
         pod = tombstone_object(obj)
@@ -311,4 +359,5 @@ class CacheSync:
         self._drop_nomination(key)
         if not (pod.get("spec") or {}).get("nodeName") and key not in self._assigned:
             # Deleted while pending (not just assigned): drop an assumption, if any.
+            self._assumed.pop(key, None)
             self._put("pod", key, ("pod-", (key.partition("/")[0], key.partition("/")[2])))

@@ -91,6 +91,9 @@ class SchedulerMetrics:
             buckets=exponential_buckets(1, 2, 7),
             registry=r,
         )
+        # Labelled children by label values: ``labels()`` resolves them anew on every call.
+        self._attempt_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._sli_children: dict[int, Histogram] = {}
 
     def watch_queue(self, queue: SchedulingQueue) -> None:
         """``scheduler_pending_pods`` reads ``queue`` when scraped."""
@@ -102,8 +105,15 @@ class SchedulerMetrics:
         """``n`` attempts with ``result``, each taking ``seconds``."""
         if n <= 0:
             return
-        self.schedule_attempts.labels(result, profile).inc(n)
-        hist = self.attempt_duration.labels(result, profile)
+        children = self._attempt_children.get((result, profile))
+        if children is None:
+            children = (
+                self.schedule_attempts.labels(result, profile),
+                self.attempt_duration.labels(result, profile),
+            )
+            self._attempt_children[(result, profile)] = children
+        counter, hist = children
+        counter.inc(n)
         for _ in range(n):
             hist.observe(seconds)
 
@@ -112,5 +122,10 @@ class SchedulerMetrics:
     ) -> None:
         """A pod bound after ``attempts`` attempts, ``sli_seconds`` after its first one."""
         self.attempt("scheduled", profile, attempt_seconds)
-        self.sli_duration.labels(str(attempts) if attempts < 16 else "16+").observe(sli_seconds)
+        bucket = min(attempts, 16)
+        sli = self._sli_children.get(bucket)
+        if sli is None:
+            sli = self.sli_duration.labels(str(attempts) if attempts < 16 else "16+")
+            self._sli_children[bucket] = sli
+        sli.observe(sli_seconds)
         self.pod_attempts.observe(attempts)

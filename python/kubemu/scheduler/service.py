@@ -203,14 +203,17 @@ class Scheduler:
         per_pod = (time.perf_counter() - started) / max(len(pods), 1)
         self.cycles += 1
         assumed: list[Assumed] = []
-        for qp, profile, out in results:
+        for qp, pod, profile, out in results:
             if out.status == "scheduled" and out.node:
+                self.cache.assumed(qp.key, out.node, pod)
                 assumed.append(Assumed(qp, out.node, profile, per_pod))
                 continue
             error = out.status != "unschedulable"
             message = out.message or ("error" if error else "unschedulable")
             self.metrics.attempt("error" if error else "unschedulable", profile, per_pod)
             decision = preemption(out) if not error else None
+            if decision is not None and decision.nominated_node:
+                self.cache.nominated(qp.key)
             if not error and preemption_attempted(out):
                 self.metrics.preemption_attempts.inc()
             self.events.failed_scheduling(
@@ -235,33 +238,40 @@ class Scheduler:
 
     def _schedule_blocking(
         self, ops: Sequence[Op], pods: Sequence[QueuedPod]
-    ) -> list[tuple[QueuedPod, str, Outcome]]:
-        """On the worker thread: cache operations, then the core."""
+    ) -> list[tuple[QueuedPod, Obj, str, Outcome]]:
+        """On the worker thread: cache operations, then the core. Each result carries the pod
+        object the core was given (``qp.pod`` may be replaced by an update meanwhile)."""
         self.cache.apply(ops)
-        groups: dict[str, list[QueuedPod]] = {}
+        groups: dict[str, list[tuple[QueuedPod, Obj]]] = {}
         for qp in pods:
-            name = (qp.pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
-            groups.setdefault(name, []).append(qp)
-        out: list[tuple[QueuedPod, str, Outcome]] = []
+            pod = qp.pod
+            name = (pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
+            groups.setdefault(name, []).append((qp, pod))
+        out: list[tuple[QueuedPod, Obj, str, Outcome]] = []
         for name, group in groups.items():
             core = self.cores.get(name)
             if core is None:  # not ours any more (its schedulerName changed meanwhile)
-                out.extend((qp, name, ErrorOutcome(qp.key, f"no profile {name!r}")) for qp in group)
+                out.extend(
+                    (qp, pod, name, ErrorOutcome(qp.key, f"no profile {name!r}"))
+                    for qp, pod in group
+                )
                 continue
             outcomes = self._run_core(core, group)
-            out.extend((qp, name, o) for qp, o in zip(group, outcomes, strict=True))
+            out.extend((qp, pod, name, o) for (qp, pod), o in zip(group, outcomes, strict=True))
             if len(self.cores) > 1:
-                self._share_assumed(name, group, outcomes)
+                self._share_assumed(name, [pod for _, pod in group], outcomes)
         return out
 
-    def _run_core(self, core: SchedulingCore, group: Sequence[QueuedPod]) -> list[Outcome]:
-        data = [codec.encode(qp.pod) for qp in group]
+    def _run_core(
+        self, core: SchedulingCore, group: Sequence[tuple[QueuedPod, Obj]]
+    ) -> list[Outcome]:
+        data = [codec.encode(pod) for _, pod in group]
         try:
             return list(core.schedule_batch(data))
         except ValueError:
             pass  # a pod that does not decode fails the whole call: try them one by one
         outcomes: list[Outcome] = []
-        for qp, d in zip(group, data, strict=True):
+        for (qp, _), d in zip(group, data, strict=True):
             try:
                 outcomes.extend(core.schedule_batch([d]))
             except ValueError as e:
@@ -269,14 +279,14 @@ class Scheduler:
         return outcomes
 
     def _share_assumed(
-        self, profile: str, group: Sequence[QueuedPod], outcomes: Sequence[Outcome]
+        self, profile: str, pods: Sequence[Obj], outcomes: Sequence[Outcome]
     ) -> None:
         """Pods one profile placed are assumed in the other profiles' caches too."""
-        for qp, o in zip(group, outcomes, strict=True):
+        for pod, o in zip(pods, outcomes, strict=True):
             if o.status != "scheduled" or not o.node:
                 continue
-            placed = dict(qp.pod)
-            placed["spec"] = {**(qp.pod.get("spec") or {}), "nodeName": o.node}
+            placed = dict(pod)
+            placed["spec"] = {**(pod.get("spec") or {}), "nodeName": o.node}
             data = codec.encode(placed)
             for name, core in self.cores.items():
                 if name != profile:

@@ -183,12 +183,15 @@ def parse_spread_constraint(
     if keys:
         selector = LabelSelector((selector_from_set(keys).reqs or ()) + (selector.reqs or ()))
     min_domains = c.get("minDomains")
+    # Upstream: an absent (nil) nodeAffinityPolicy means Honor; a set one honours only when it
+    # is exactly "Honor" (so "" or "honor" do not).
+    affinity_policy = c.get("nodeAffinityPolicy")
     return SpreadConstraint(
         max_skew=int(c.get("maxSkew") or 0),
         topology_key=c.get("topologyKey") or "",
         selector=selector,
         min_domains=1 if min_domains is None else int(min_domains),
-        honor_node_affinity=(c.get("nodeAffinityPolicy") or "Honor") == "Honor",
+        honor_node_affinity=affinity_policy is None or affinity_policy == "Honor",
         honor_node_taints=c.get("nodeTaintsPolicy") == "Honor",
     )
 

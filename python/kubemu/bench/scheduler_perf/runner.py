@@ -20,7 +20,10 @@ from that count, as upstream's throughputCollector does (a sample with no new po
 its time folded into the next one), except that the clock starts when the op starts creating
 pods rather than at the first bound pod, and the last, partial interval is kept: kubemu binds
 thousands of pods a second, so upstream's "skip the first sample" would drop a large part of a
-short run. Attempt latencies are the change in the scheduler's histograms
+short run. A partial interval shorter than half a sample interval is folded into the sample
+before it (as an empty sample is folded into the next one), so that a few pods bound in the
+last milliseconds do not make a sample of their own, weighing as much in the Average as a whole
+second (:func:`finish_samples`). Attempt latencies are the change in the scheduler's histograms
 (``scheduler_scheduling_attempt_duration_seconds``,
 ``scheduler_pod_scheduling_sli_duration_seconds``) over the op.
 """
@@ -72,6 +75,7 @@ __all__ = [
     "Measurement",
     "RunOptions",
     "WorkloadResult",
+    "finish_samples",
     "run_workload",
 ]
 
@@ -126,6 +130,8 @@ class Measurement:
     )
     last: tuple[float, int] | None = field(default=None, repr=False)
     """The sampler's last recorded (perf_counter time, bound count)."""
+    prev: tuple[float, int] | None = field(default=None, repr=False)
+    """Where the last recorded sample started (perf_counter time, bound count)."""
 
     @property
     def overall(self) -> float:
@@ -402,6 +408,7 @@ class _Run:
             if bound == last_count:
                 continue  # no new pod: fold this interval into the next sample
             m.throughputs.append((bound - last_count) / (now - last_time))
+            m.prev = (last_time, last_count)
             last_time, last_count = now, bound
             m.last = (last_time, last_count)
 
@@ -409,11 +416,9 @@ class _Run:
         self, m: Measurement, counter: BoundCounter, before: int, started: float
     ) -> None:
         now = time.perf_counter()
-        last_time, last_count = m.last if m.last is not None else (started, before)
         bound = counter.bound
         m.samples.append((now - started, bound - before))
-        if bound > last_count and now > last_time:
-            m.throughputs.append((bound - last_count) / (now - last_time))
+        finish_samples(m, now, bound, (started, before), self.opts.sample_interval)
 
     async def churn(self, op: Churn, namespace: str) -> None:
         tpls = [Template(load_template(p)) for p in op.templates]
@@ -466,6 +471,23 @@ class _Run:
                 await t
         for c in self.counters.values():
             await c.close()
+
+
+def finish_samples(
+    m: Measurement, now: float, bound: int, start: tuple[float, int], interval: float
+) -> None:
+    """The last, partial interval (from the last sample, or ``start``, to ``now`` with
+    ``bound`` pods bound) into ``m.throughputs``: nothing if no pod was bound in it; folded into
+    the sample before it if it is shorter than half ``interval`` and there is one; else a
+    sample of its own."""
+    last_time, last_count = m.last if m.last is not None else start
+    if bound <= last_count or now <= last_time:
+        return
+    if m.prev is not None and m.throughputs and now - last_time < interval / 2:
+        prev_time, prev_count = m.prev
+        m.throughputs[-1] = (bound - prev_count) / (now - prev_time)
+    else:
+        m.throughputs.append((bound - last_count) / (now - last_time))
 
 
 def plural(kind: str) -> str:

@@ -11,9 +11,9 @@ import pytest
 from google.protobuf.message import DecodeError
 from kubemu.api import api_pb2
 from kubemu.apiserver import grpc_server
-from kubemu.apiserver.grpc_server import pack_items
+from kubemu.apiserver.grpc_wire import pack_items
 from kubemu.apiserver.watch import RawObject
-from kubemu.client.grpc_client import PackedList, parse_list_response
+from kubemu.client.grpc_list import PackedList, parse_list_response
 from kubemu.client.interface import ListOptions
 from kubemu.objects.errors import StatusError
 
