@@ -6,7 +6,7 @@ Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Final, Literal, final
+from typing import Any, Final, Literal, final
 
 from typing_extensions import disjoint_base
 
@@ -19,6 +19,7 @@ __all__ = [
     "DuplicateKeyError",
     "EtcdServer",
     "Event",
+    "FieldPaths",
     "FutureRevisionError",
     "InvalidArgumentError",
     "KeyNotFoundError",
@@ -34,6 +35,7 @@ __all__ = [
     "RequestTooLargeError",
     "ScheduleResult",
     "Scheduler",
+    "Stamper",
     "Status",
     "Store",
     "StoreClosedError",
@@ -44,6 +46,7 @@ __all__ = [
     "WatchStream",
     "__version__",
     "snapshot_restore",
+    "unpack_many",
 ]
 
 SortOrder = Literal["none", "ascend", "descend"]
@@ -480,3 +483,50 @@ class Scheduler:
     def pod_count(self) -> int: ...
     def pod_node(self, namespace: str, name: str) -> str | None: ...
     def plugins(self, point: str) -> list[str]: ...
+
+@final
+class FieldPaths:
+    """Paths looked up together in stored msgpack documents (kubemu-objects), without decoding
+    them; one pass over the maps on the way. Malformed msgpack raises ValueError."""
+
+    def __new__(
+        cls,
+        paths: Sequence[Sequence[str | int]],
+        rules: Sequence[Literal["get", "or_empty", "is_true"] | None] | None = None,
+        names: Sequence[str | None] | None = None,
+    ) -> FieldPaths:
+        """``paths``: str keys and int indexes, e.g. ``("status", "podIPs", 0, "ip")``;
+        ``rules``, ``names``: one per path (see ``read``). A bad rule or a list of the wrong
+        length raises ValueError."""
+    def __len__(self) -> int: ...
+    def find(self, data: bytes) -> tuple[str | bytes | bool | None, ...]:
+        """Per path: the value if it is a str, None if absent (missing key, index out of range,
+        nil parent), False if a parent is not a container, else the value's msgpack."""
+    def read(self, data: bytes) -> tuple[Any, ...] | None:
+        """Per path: its rule's string (``get``: ``parent.get(key, "")``; ``or_empty``:
+        ``parent.get(key) or ""``; ``is_true``: ``"true"``/``"false"``), for a path without a
+        rule what ``find`` gives; None when a rule cannot judge its value (decode instead).
+        With ``names``: the values of the unnamed paths in order, then a ``dict`` of the named
+        paths' values."""
+
+@final
+class Stamper:
+    """Stored documents of one batch create stamped from learnt variants (requests that differ
+    only in ``metadata.name``): see kubemu-objects' ``stamp`` module. Malformed msgpack raises
+    ValueError."""
+
+    def __new__(
+        cls, name_rule: Literal["dns1123-subdomain"] = "dns1123-subdomain", max_variants: int = 4096
+    ) -> Stamper: ...
+    def __len__(self) -> int: ...
+    def learn(self, request: bytes, stored: bytes, uid: str, timestamp: str) -> bool:
+        """Learns ``request``'s variant from what the slow path stored for it with ``uid`` and
+        creationTimestamp ``timestamp``; whether it was learnt."""
+    def stamp(self, request: bytes, uid: str, timestamp: str) -> tuple[str, bytes] | None:
+        """``(name, stored document)`` for ``request``, or None when its variant is unknown or
+        its name not certainly valid under the rule."""
+
+def unpack_many(docs: Sequence[bytes]) -> list[Any]:
+    """``[msgpack.unpackb(d, raw=False) for d in docs]``, with equal short strs shared between
+    the documents. Ext types, non-str/bytes map keys, invalid UTF-8, trailing bytes, nesting over
+    1,024 levels or malformed msgpack raise ValueError."""

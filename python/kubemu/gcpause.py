@@ -1,9 +1,28 @@
-"""Pausing Python's cyclic garbage collector around bulk allocation of acyclic objects.
+"""The one policy for Python's cyclic garbage collector in kubemu's servers.
 
-Decoding or building thousands of dicts (a LIST, a watch batch, a create_many) sets off young
-collections that each walk live objects although none of the new ones form cycles; pausing the
-collector for the bounded duration of such a step is measured 1.2-4x faster (BENCHMARKS.md,
-apiserver). Every such step uses :func:`gc_paused`.
+The apiserver allocates in bursts: a LIST, a watch batch or a ``create_many`` builds thousands
+of acyclic dicts at once, and a long-running server keeps a large heap (modules, registries,
+memos). Left alone, the collector walks live objects over and over: every few hundred
+allocations a young collection walks the burst made so far, and the objects that survive are
+walked again by the next collections of each generation. The policy:
+
+1. **Pause during a burst** (:func:`gc_paused`): no collection runs while a bounded step
+   allocates objects that hold no cycles (measured 1.2-4x faster, BENCHMARKS.md, apiserver).
+2. **Promote, never freeze for good** (:func:`promote`): what must stay alive (a server's
+   startup heap; a batch's results, still referenced when the batch ends) is moved to the
+   oldest generation in one step, as the young collections would eventually move it, without
+   being walked by them. ``gc.freeze()`` + ``gc.unfreeze()`` does this (two list splices, no
+   walk). Nothing stays in the permanent generation, so garbage cycles among promoted objects
+   are still found by full collections (which are rare: CPython runs one only when the
+   survivors of young collections have grown the old generation by 25%, and promoted objects
+   do not count towards that).
+3. **A server collects its young generation less often** (:func:`tune_for_server`): a larger
+   generation-0 threshold, after promoting the startup heap.
+
+Every place that pauses or promotes uses this module, so the steps compose: a permanent
+``gc.freeze()`` elsewhere would be undone by the next promotion (earlier versions froze the
+startup heap and skipped promotion whenever anything was frozen, so a server's batches never
+promoted their results).
 """
 
 from __future__ import annotations
@@ -11,18 +30,28 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from typing import Final
 
-__all__ = ["gc_paused"]
+__all__ = ["SERVER_GEN0_THRESHOLD", "gc_paused", "promote", "tune_for_server"]
+
+SERVER_GEN0_THRESHOLD: Final = 50_000
+"""Generation-0 threshold of a long-running server (CPython's default, 700, has a request
+burst collect constantly)."""
+
+
+def promote() -> None:
+    """Move every object the collector tracks to the oldest generation without walking them
+    (``freeze`` then ``unfreeze``: the permanent generation is left empty)."""
+    gc.freeze()
+    gc.unfreeze()
 
 
 @contextlib.contextmanager
 def gc_paused(when: bool = True, *, promote: bool = False) -> Iterator[None]:
     """The cyclic GC off inside the block when ``when`` (e.g. only for a large batch), back on
-    after it if it was on. ``promote``: the block's survivors go straight to the oldest
-    generation, as their first collections would take them, without being walked by those
-    collections (``freeze`` + ``unfreeze``, two list splices) — skipped when something else
-    froze objects (``kubemu apiserver`` freezes its startup heap), whose freeze this would undo.
-    """
+    after it if it was on. ``promote``: then the block's survivors (and everything else
+    tracked) go to the oldest generation (:func:`promote`), as their first collections would
+    take them, without being walked by those collections."""
     paused = when and gc.isenabled()
     if paused:
         gc.disable()
@@ -30,7 +59,19 @@ def gc_paused(when: bool = True, *, promote: bool = False) -> Iterator[None]:
         yield
     finally:
         if paused:
-            if promote and gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
+            if promote:
+                _promote()
             gc.enable()
+
+
+_promote = promote  # the keyword argument above shadows the function's name
+
+
+def tune_for_server(gen0_threshold: int = SERVER_GEN0_THRESHOLD) -> None:
+    """For a long-running server once it has started: collect what is garbage already, promote
+    the startup heap (modules, the registry, bootstrap objects) so young collections no longer
+    walk it, and collect the young generation every ``gen0_threshold`` net allocations."""
+    gc.collect()
+    promote()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)

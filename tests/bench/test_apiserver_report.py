@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from kubemu.bench.apiserver_report import BenchResult, params, summary, verdict
+from kubemu.bench.apiserver_report import params, summary, verdict
 from kubemu.bench.apiserver_workload import Sizes
+from kubemu.bench.results import BenchResult
 
 
 def test_json_line_carries_medians_of_runs_and_extras() -> None:
@@ -34,7 +35,9 @@ def test_verdict_against_targets() -> None:
 
 
 def test_summary_and_params() -> None:
-    res = BenchResult("grpc_watch", "events/s", [150_000.0], {"delivered": [5.0], "dropped": [0]})
+    res = BenchResult(
+        "grpc_watch", "events/s", [150_000.0], extra={"delivered": [5.0], "dropped": [0]}
+    )
     text = summary({"grpc_watch": res})
     assert text.startswith("apiserver benchmark")
     assert "150,000.000 events/s" in text and "dropped 0.00" in text

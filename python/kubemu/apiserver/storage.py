@@ -109,7 +109,8 @@ class StorageFutureRevision(Exception):
 WriteResult = int | Exception
 """Per-item outcome of a batch: the new revision, or KeyExists / RevisionMismatch / KeyMissing."""
 Results = list[WriteResult]
-_Ops = list[tuple[bytes, Op, Op]]
+_Ops = list[tuple[bytes, Op]]
+"""(key, the item's nested txn) per item of a batch."""
 
 
 class WatchSubscription(Protocol):
@@ -278,20 +279,20 @@ class EmbeddedStorage:
         out: Results = []
         for i in range(0, len(ops), BATCH_CHUNK):
             chunk = ops[i : i + BATCH_CHUNK]
-            keys = [k for k, _, _ in chunk]
+            keys = [k for k, _ in chunk]
             if len(set(keys)) != len(keys):
                 # The same key twice: one txn per item keeps them apart.
-                for key, success, failure in chunk:
-                    out.extend(self._run_txn([(key, success, failure)], missing_ok))
+                for item in chunk:
+                    out.extend(self._run_txn([item], missing_ok))
             else:
                 out.extend(self._run_txn(chunk, missing_ok))
         return out
 
     def _run_txn(self, chunk: _Ops, create: bool) -> Results:
-        resp = self.store.txn([], [op for _, op, _ in chunk], [])
+        resp = self.store.txn([], [op for _, op in chunk], [])
         out: Results = []
         revision = resp.revision
-        for (key, _, _), sub in zip(chunk, resp.responses, strict=True):
+        for (key, _), sub in zip(chunk, resp.responses, strict=True):
             assert isinstance(sub, TxnResponse)
             if sub.succeeded:  # the put ran at the txn's revision
                 out.append(revision)
@@ -305,15 +306,13 @@ class EmbeddedStorage:
         return out
 
     def create_many(self, items: Sequence[tuple[bytes, bytes]]) -> Results:
-        ops = [
-            (k, Op.txn([Compare(k, "mod", "=", 0)], [Op.put(k, v)], []), Op.range(k))
-            for k, v in items
-        ]
+        txn, put, compare = Op.txn, Op.put, Compare
+        ops = [(k, txn([compare(k, "mod", "=", 0)], [put(k, v)], [])) for k, v in items]
         return self._batch(ops, True)
 
     def update_many(self, items: Sequence[tuple[bytes, bytes, int]]) -> Results:
         ops = [
-            (k, Op.txn([Compare(k, "mod", "=", rev)], [Op.put(k, v)], [Op.range(k)]), Op.range(k))
+            (k, Op.txn([Compare(k, "mod", "=", rev)], [Op.put(k, v)], [Op.range(k)]))
             for k, v, rev in items
         ]
         return self._batch(ops, False)

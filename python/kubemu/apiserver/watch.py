@@ -1,9 +1,11 @@
 """Watch fan-out: one store watch per resource, shared by every client stream of it.
 
-A :class:`ResourceHub` runs one store watch on a resource's prefix, decodes each event once,
-computes its labels and selectable fields once, and offers it to the client streams that can
-match: streams are indexed by the exact field value they select on (``spec.nodeName=n``, or
-every name of ``node_names`` for a node pool), else by namespace, else kept in an unindexed set.
+A :class:`ResourceHub` runs one store watch on a resource's prefix, reads each event's
+namespace, labels and selectable fields once (from the stored bytes, without decoding them,
+for the kinds :class:`~kubemu.apiserver.fieldpaths.StateReader` knows) and offers it to the
+client streams that can match: streams are indexed by the exact field value they select on
+(``spec.nodeName=n``, or every name of ``node_names`` for a node pool), else by namespace, else
+kept in an unindexed set.
 A filter is applied to the new and (for modifications) the previous state, as kube-apiserver's
 watch cache does: an object that leaves a stream's selection is sent as DELETED (its previous
 content with the event's resourceVersion), one that enters it as ADDED.
@@ -27,7 +29,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from kubemu._core import unpack_many
 from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.apiserver.fieldpaths import StateReader, labels_of
 from kubemu.apiserver.storage import Storage, StorageCompacted, StoredEvent, WatchSubscription
 from kubemu.client.interface import EventType, WatchEvent
 from kubemu.gcpause import gc_paused
@@ -54,6 +58,7 @@ __all__ = [
     "WatchFilter",
     "WatchItem",
     "compile_filter",
+    "decode_all",
     "item_event",
     "watch_events",
 ]
@@ -174,18 +179,33 @@ def compile_filter(flt: WatchFilter) -> Match:
 
 
 class _State:
-    """One state of an object, decoded once for every stream."""
+    """One state of an object, read once for every stream: its namespace and selectable
+    fields from the stored bytes (:class:`StateReader`, no decode for the kinds it knows), its
+    labels on first use (only label selectors read them)."""
 
-    __slots__ = ("fields", "labels", "namespace")
+    __slots__ = ("_labels", "_raw_labels", "fields", "namespace")
 
-    def __init__(self, kind: Kind, data: bytes) -> None:
-        obj = decode_trusted(data)
-        meta = obj.get("metadata")
-        if not isinstance(meta, dict):
-            meta = {}
-        self.namespace: str = meta.get("namespace") or ""
-        self.labels: Any = meta.get("labels") or {}
-        self.fields: dict[str, str] = kind.fields(obj)
+    def __init__(self, reader: StateReader, data: bytes) -> None:
+        read = reader.read(data)
+        if read is None:
+            self.namespace, labels, self.fields = reader.decode(data)
+            self._labels: Any = labels
+            self._raw_labels: Any = None
+        else:
+            self.namespace, self._raw_labels, self.fields = read
+            self._labels = _UNREAD
+
+    @property
+    def labels(self) -> Any:
+        labels = self._labels
+        if labels is _UNREAD:
+            labels = self._labels = labels_of(self._raw_labels)
+        return labels
+
+
+_UNREAD: Final = object()
+_NO_LABELS: Final[dict[str, str]] = {}
+"""Passed to filters that do not read labels."""
 
 
 WatchItem = tuple[str, int, bytes]
@@ -210,12 +230,23 @@ def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
     append = out.append
     types = _EVENT_TYPES
     with gc_paused(len(items) > 100):
-        for etype, rv, data in items:
-            obj = decode_trusted(data)
+        objs = decode_all([data for _, _, data in items])
+        for (etype, rv, _), obj in zip(items, objs, strict=True):
             if rv:
                 set_resource_version(obj, rv)
             append(WatchEvent(types.get(etype) or EventType(etype), obj))
     return out
+
+
+def decode_all(docs: list[bytes]) -> list[Obj]:
+    """Stored documents decoded into fresh dicts, as :func:`decode_trusted` gives them, in one
+    call (:func:`kubemu._core.unpack_many`: about 2x faster, equal short strs shared); anything
+    it does not decode is decoded by msgpack (its exact result or error)."""
+    try:
+        objs: list[Obj] = unpack_many(docs)
+    except ValueError:
+        objs = [decode_trusted(d) for d in docs]
+    return objs
 
 
 _EVENT_TYPES = {t.value: t for t in EventType}
@@ -241,6 +272,8 @@ class ServerWatch:
         self.kind = kind
         self.filter = flt
         self.match = compile_filter(flt)
+        self.reads_labels = not flt.labels.empty
+        """The filter reads labels (the hub reads them from the object only then)."""
         self.trivial = flt.trivial
         self.after_revision = after_revision
         self.last_revision = after_revision
@@ -431,6 +464,7 @@ class ResourceHub:
         self.complex_filters = 0
         self.needs_old = False
         self.count = 0
+        self.reader = fanout.reader(kind)
         self.sub: WatchSubscription = fanout.storage.watch(kind.prefix(), start_revision)
         self.task = asyncio.get_running_loop().create_task(self._run())
 
@@ -525,7 +559,7 @@ class ResourceHub:
     def _state(self, ev: StoredEvent) -> tuple[_State, _State | None]:
         """The new state (of a delete: the last one) and, when a filter needs it, the
         previous state of a modification; remembered per key for the next event."""
-        kind = self.kind
+        reader = self.reader
         states = self.states
         key = ev.key
         old: _State | None = None
@@ -533,7 +567,7 @@ class ResourceHub:
             cached = states.pop(key, None)
             if cached is not None and cached[0] == ev.value:
                 return cached[1], None
-            return _State(kind, ev.value), None
+            return _State(reader, ev.value), None
         prev = ev.prev_value
         if prev is not None:
             cached = states.pop(key, None)
@@ -541,8 +575,8 @@ class ResourceHub:
                 if cached is not None and cached[0] == prev:
                     old = cached[1]
                 else:
-                    old = _State(kind, prev)
-        new = _State(kind, ev.value)
+                    old = _State(reader, prev)
+        new = _State(reader, ev.value)
         states[key] = (ev.value, new)
         if len(states) > max(self.fanout.buffer_size, 1):
             states.popitem(last=False)
@@ -593,7 +627,8 @@ class ResourceHub:
         if rv <= stream.after_revision:
             return
         match = stream.match
-        cur = match(new.namespace, new.labels, new.fields)
+        labels = stream.reads_labels
+        cur = match(new.namespace, new.labels if labels else _NO_LABELS, new.fields)
         if ev.type == "DELETE":
             if cur:
                 stream.offer(DELETED, rv, ev.value)
@@ -605,7 +640,7 @@ class ResourceHub:
         if stream.trivial or old is None:
             was = cur
         else:
-            was = match(old.namespace, old.labels, old.fields)
+            was = match(old.namespace, old.labels if labels else _NO_LABELS, old.fields)
         if cur and was:
             stream.offer(MODIFIED, rv, ev.value)
         elif cur:
@@ -633,6 +668,14 @@ class WatchFanout:
         self.bookmark_interval = bookmark_interval
         self.hubs: dict[Kind, ResourceHub] = {}
         self._event_counters: dict[Kind, Any] = {}
+        self._readers: dict[Kind, StateReader] = {}
+
+    def reader(self, kind: Kind) -> StateReader:
+        """The :class:`StateReader` of ``kind`` (one per kind, shared by its hubs)."""
+        reader = self._readers.get(kind)
+        if reader is None:
+            reader = self._readers[kind] = StateReader(kind)
+        return reader
 
     def subscribe(self, stream: ServerWatch) -> None:
         """Attach ``stream`` to the resource's shared hub (starting it), or to a private hub

@@ -64,7 +64,7 @@ from typing import Any
 
 from kubemu.apiserver import APIServer
 from kubemu.bench.apiserver_remote import run_grpc, worker
-from kubemu.bench.apiserver_report import BenchResult, Record, params, summary
+from kubemu.bench.apiserver_report import Record, params, summary
 from kubemu.bench.apiserver_workload import (
     BENCHES,
     CLIENTS,
@@ -82,6 +82,7 @@ from kubemu.bench.apiserver_workload import (
     run_event_loop,
     top_up_pods,
 )
+from kubemu.bench.results import BenchResult
 
 
 async def run_inprocess(sizes: Sizes, record: Record) -> None:

@@ -6,38 +6,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from kubemu.bench.apiserver_workload import BATCH, WATCH_QUEUE, Sizes
+from kubemu.bench.results import BenchResult
 
 Record = Callable[[str, str, float, dict[str, float] | None], None]
 """``record(bench, unit, value, extra)``: one run's figure (and extra figures) of a benchmark."""
-
-
-@dataclass
-class BenchResult:
-    bench: str
-    unit: str
-    runs: list[float] = field(default_factory=list)
-    extra: dict[str, list[float]] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "bench": self.bench,
-            "unit": self.unit,
-            "median": round(self.median, 4),
-            "runs": [round(r, 4) for r in self.runs],
-        }
-        for k, v in self.extra.items():
-            out[k] = round(statistics.median(v), 4) if v else None
-        out["params"] = self.params
-        return out
 
 
 def params(sizes: Sizes) -> dict[str, Any]:

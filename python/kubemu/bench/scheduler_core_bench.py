@@ -36,17 +36,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from kubemu._core import Scheduler
 from kubemu.apiserver.codec import encode
+from kubemu.bench.results import BenchResult
 from kubemu.gcpause import gc_paused
 
 Obj = dict[str, Any]
@@ -58,27 +57,6 @@ IMAGE = "registry.k8s.io/pause:3.10"
 
 class ReferenceNotFound(Exception):
     """No reference package where it was looked for (the message says where)."""
-
-
-@dataclass
-class BenchResult:
-    bench: str
-    unit: str
-    runs: list[float] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
-
-    def to_json(self) -> Obj:
-        return {
-            "bench": self.bench,
-            "unit": self.unit,
-            "median": round(self.median, 4),
-            "runs": [round(r, 4) for r in self.runs],
-            "params": self.params,
-        }
 
 
 # ------------------------------------------------------------------------------- data

@@ -37,17 +37,17 @@ import json
 import os
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubemu.bench.results import BenchResult
 from kubemu.store import Store, WatchStream, prefix_end
 
 Items = list[tuple[bytes, bytes]]
@@ -59,27 +59,6 @@ BATCH = 1_000
 
 
 # ----------------------------------------------------------------------------- results
-
-
-@dataclass
-class BenchResult:
-    bench: str
-    unit: str
-    runs: list[float] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "bench": self.bench,
-            "unit": self.unit,
-            "median": round(self.median, 4),
-            "runs": [round(r, 4) for r in self.runs],
-            "params": self.params,
-        }
 
 
 @dataclass

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import signal
 import sys
 from typing import Any
 
 from kubemu.api import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT
 from kubemu.cli.connection import run_loop
+from kubemu.gcpause import tune_for_server
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,13 +51,9 @@ GC_GEN0_THRESHOLD = 50_000
 
 
 def tune_gc() -> None:
-    """For a long-running server, once it has started: move everything allocated so far (modules,
-    the registry, bootstrap objects) to the permanent generation, so collections no longer walk
-    it, and collect the young generation less often."""
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+    """For a long-running server, once it has started: the startup heap promoted to the oldest
+    generation and the young generation collected less often (``kubemu.gcpause``'s policy)."""
+    tune_for_server(GC_GEN0_THRESHOLD)
 
 
 def build_apiserver(args: argparse.Namespace, store: Any) -> Any:

@@ -5,6 +5,7 @@
 mod errors;
 mod etcd;
 mod eventfd;
+mod objects;
 mod sched;
 mod store;
 mod types;
@@ -37,5 +38,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::WatchResponse>()?;
     m.add_function(wrap_pyfunction!(store::snapshot_restore, m)?)?;
     sched::register(m)?;
+    objects::register(m)?;
     Ok(())
 }

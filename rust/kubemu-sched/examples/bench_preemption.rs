@@ -7,6 +7,8 @@
 //! `cargo run --release -p kubemu-sched --example bench_preemption [NODES] [PODS]`
 //! (defaults 5000 × 1000).
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,10 +59,29 @@ fn main() {
         .iter()
         .filter(|r| matches!(r, Err(ScheduleError::Fit(e)) if e.post_filter_result().is_some_and(|p| !p.victims.is_empty())))
         .count();
+    // The decisions (nominated node and victims per pod), hashed: two builds
+    // printing the same digest preempted the same pods for the same nodes.
+    let mut h = DefaultHasher::new();
+    for r in &results {
+        match r {
+            Err(ScheduleError::Fit(e)) => {
+                e.to_string().hash(&mut h);
+                if let Some(p) = e.post_filter_result() {
+                    p.nominated_node.hash(&mut h);
+                    for v in p.victims.iter().chain(&p.cleared_nominations) {
+                        v.key().hash(&mut h);
+                    }
+                }
+            }
+            Ok(res) => res.node.hash(&mut h),
+            Err(e) => e.to_string().hash(&mut h),
+        }
+    }
     println!(
-        "nodes={nodes} pods={pods} preempted={preempted} s={:.3} per_pod_ms={:.3} pods_per_s={:.0}",
+        "nodes={nodes} pods={pods} preempted={preempted} s={:.3} per_pod_ms={:.3} pods_per_s={:.0} digest={:016x}",
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1e3 / pods as f64,
-        pods as f64 / elapsed.as_secs_f64()
+        pods as f64 / elapsed.as_secs_f64(),
+        h.finish()
     );
 }

@@ -130,13 +130,21 @@ pub const IMAGES_INLINE: usize = 8;
 /// [`NodeHot::images_inline_len`] of a node with more than [`IMAGES_INLINE`] images.
 pub const IMAGES_SPILLED: u8 = u8::MAX;
 
-/// One node and what is assumed or bound to it.
-#[derive(Clone, Debug)]
+/// One node and what is assumed or bound to it. Cloning shares the node
+/// object and copies the pod lists (`clone_from` reuses the target's
+/// buffers: preemption's dry runs copy many nodes into one).
+#[derive(Debug)]
 #[repr(C)]
 pub struct NodeInfo {
     hot: NodeHot,
     images: Vec<ImageId>,
-    node: Node,
+    /// Shared with the copies made for preemption's dry runs and nominated
+    /// pods (they change only pods and sums): copying an info costs one
+    /// reference count, not the node's labels and taints.
+    node: Arc<Node>,
+    /// `node.name`, shared (FitErrors name every rejected node). A slot's
+    /// name never changes: the cache gives each name its own slot.
+    name: Arc<str>,
     present: bool,
     /// Sum of the pods' requests (upstream `Requested`).
     pub requested: Resource,
@@ -152,14 +160,52 @@ pub struct NodeInfo {
     label_ids: NodeLabelIds,
 }
 
+impl Clone for NodeInfo {
+    fn clone(&self) -> Self {
+        Self {
+            hot: self.hot,
+            images: self.images.clone(),
+            node: Arc::clone(&self.node),
+            name: Arc::clone(&self.name),
+            present: self.present,
+            requested: self.requested.clone(),
+            non_zero_requested: self.non_zero_requested,
+            pods: self.pods.clone(),
+            pods_with_affinity: self.pods_with_affinity.clone(),
+            pods_with_required_anti_affinity: self.pods_with_required_anti_affinity.clone(),
+            used_ports: self.used_ports.clone(),
+            generation: self.generation,
+            label_ids: self.label_ids.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.hot = src.hot;
+        self.images.clone_from(&src.images);
+        self.node = Arc::clone(&src.node);
+        self.name = Arc::clone(&src.name);
+        self.present = src.present;
+        self.requested.clone_from(&src.requested);
+        self.non_zero_requested = src.non_zero_requested;
+        self.pods.clone_from(&src.pods);
+        self.pods_with_affinity.clone_from(&src.pods_with_affinity);
+        self.pods_with_required_anti_affinity
+            .clone_from(&src.pods_with_required_anti_affinity);
+        self.used_ports.0.clone_from(&src.used_ports.0);
+        self.generation = src.generation;
+        self.label_ids.clone_from(&src.label_ids);
+    }
+}
+
 impl NodeInfo {
     fn placeholder(name: &str) -> Self {
         Self {
             hot: NodeHot::default(),
-            node: Node {
+            node: Arc::new(Node {
                 name: name.into(),
                 ..Node::default()
-            },
+            }),
+            name: name.into(),
             present: false,
             requested: Resource::default(),
             non_zero_requested: NonZero::default(),
@@ -214,7 +260,12 @@ impl NodeInfo {
 
     /// The node's name.
     pub fn name(&self) -> &str {
-        &self.node.name
+        &self.name
+    }
+
+    /// The node's name, shared (cloning it does not copy the string).
+    pub fn shared_name(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// The pods assumed or bound to the node.
@@ -461,7 +512,7 @@ impl Cache {
         {
             let info = self.info_mut(idx);
             info.label_ids = label_ids;
-            info.node = node;
+            info.node = Arc::new(node);
             info.present = true;
             info.images = ids;
         }
@@ -490,10 +541,10 @@ impl Cache {
             let info = self.info_mut(idx);
             info.present = false;
             info.label_ids = NodeLabelIds::default();
-            info.node = Node {
+            info.node = Arc::new(Node {
                 name: name.into(),
                 ..Node::default()
-            };
+            });
         }
         self.bump(idx);
         self.release_if_empty(idx);

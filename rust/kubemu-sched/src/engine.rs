@@ -31,7 +31,7 @@ use crate::framework::{
     PreFilterExtensions, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
-use crate::nominator::{nominator_key, Nominator};
+use crate::nominator::{must_yield_to, nominator_key, Nominator};
 use crate::pdb::PdbList;
 use crate::rand::SplitMix64;
 
@@ -101,7 +101,7 @@ pub struct FitError {
     /// Reason → number of nodes that gave it.
     pub reasons: HashMap<String, usize>,
     /// Per rejected node: the plugin and code that rejected it.
-    pub node_statuses: Vec<(Box<str>, &'static str, Code)>,
+    pub node_statuses: Vec<(Arc<str>, &'static str, Code)>,
     /// What PostFilter (preemption) said and decided; None when no
     /// PostFilter plugin ran. Boxed: most FitErrors have none.
     pub post_filter: Option<Box<PostFilterOutcome>>,
@@ -197,6 +197,14 @@ struct Scratch {
     scores: Vec<i64>,
     /// PreFilter plugins that returned Skip for the current pod.
     skipped: smallvec::SmallVec<[usize; 8]>,
+    /// By node slot: true when the node has nominated pods the current pod
+    /// must yield to (set by `mark_nodes_to_yield` before each filter pass,
+    /// cleared by the next call).
+    yield_mark: Vec<bool>,
+    /// The slots set in `yield_mark`.
+    yield_nodes: Vec<NodeIdx>,
+    /// The node copy filtering with nominated pods reuses.
+    node_copy: Option<NodeInfo>,
 }
 
 /// The scheduler core: a node cache and one profile.
@@ -435,7 +443,10 @@ impl Scheduler {
                 }
             }
             let start = *next_start_node_index % n;
-            let has_nominated = !nominator.is_empty();
+            // The nodes with nominated pods to yield to, marked once per pod
+            // (the walk then tests a flag instead of looking every node up
+            // in the nominator by name).
+            let has_nominated = mark_nodes_to_yield(cache, nominator, pod, scratch);
             // Two plain slice loops (the walk wraps around once).
             'walk: for part in [&nodes[start..], &nodes[..start]] {
                 'nodes: for &idx in part {
@@ -444,10 +455,19 @@ impl Scheduler {
                     // twice (upstream's RunFilterPluginsWithNominatedPods);
                     // the hot block does not know those pods, so this
                     // comes before the shortcut.
-                    if has_nominated {
+                    if has_nominated && scratch.yield_mark.get(idx as usize) == Some(&true) {
                         let info = cache.info(idx);
                         if let Some(r) = filter_with_nominated_pods(
-                            cache, profile, &skipped, &filters, nominator, pdbs, state, pod, info,
+                            cache,
+                            profile,
+                            &skipped,
+                            &filters,
+                            nominator,
+                            pdbs,
+                            state,
+                            pod,
+                            info,
+                            &mut scratch.node_copy,
                         ) {
                             match r {
                                 Ok(()) => {
@@ -502,12 +522,14 @@ impl Scheduler {
 
         if infos.is_empty() {
             let mut e = fit_error(None);
+            e.reasons = reason_histogram(scratch.failed.iter().map(|(_, s)| s));
+            e.node_statuses.reserve_exact(scratch.failed.len());
             for (idx, s) in &scratch.failed {
-                for r in &s.reasons {
-                    *e.reasons.entry(r.to_string()).or_default() += 1;
-                }
-                e.node_statuses
-                    .push((cache.info(*idx).name().into(), s.plugin, s.code));
+                e.node_statuses.push((
+                    Arc::clone(cache.info(*idx).shared_name()),
+                    s.plugin,
+                    s.code,
+                ));
             }
             if let Some(r) = absent_reason {
                 let absent = num_all_nodes.saturating_sub(scratch.failed.len());
@@ -632,6 +654,28 @@ impl Scheduler {
     }
 }
 
+/// Reason → number of `statuses` giving it (each status counts each of its
+/// reasons). Counts runs of equal reasons before hashing (neighbouring
+/// nodes mostly fail alike) and copies each distinct reason once.
+fn reason_histogram<'s>(statuses: impl Iterator<Item = &'s Status>) -> HashMap<String, usize> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut run: Option<(&str, usize)> = None;
+    for r in statuses.flat_map(|s| s.reasons.iter()) {
+        match &mut run {
+            Some((last, n)) if *last == &**r => *n += 1,
+            _ => {
+                if let Some((last, n)) = run.replace((r, 1)) {
+                    *counts.entry(last).or_default() += n;
+                }
+            }
+        }
+    }
+    if let Some((last, n)) = run {
+        *counts.entry(last).or_default() += n;
+    }
+    counts.into_iter().map(|(r, n)| (r.to_owned(), n)).collect()
+}
+
 // ---------------------------------------------------------------------------
 // Preemption and nominated pods (additions to the loop above).
 
@@ -653,6 +697,42 @@ fn pre_filter_extensions<'p>(
         .collect()
 }
 
+/// Marks in `scratch.yield_mark` the nodes of `cache` with pods nominated
+/// that `pod` must yield to ([`must_yield_to`]) and lists them in
+/// `scratch.yield_nodes` (the previous pod's marks are cleared first); true
+/// when there is any. O(nominated pods + previous marks).
+fn mark_nodes_to_yield(
+    cache: &Cache,
+    nominator: &Nominator,
+    pod: &PodInfo,
+    scratch: &mut Scratch,
+) -> bool {
+    for &i in &scratch.yield_nodes {
+        scratch.yield_mark[i as usize] = false;
+    }
+    scratch.yield_nodes.clear();
+    if nominator.is_empty() {
+        return false;
+    }
+    for (node, pods) in nominator.nodes() {
+        if !pods.iter().any(|p| must_yield_to(pod, p)) {
+            continue;
+        }
+        let Some(idx) = cache.index_of(node) else {
+            continue;
+        };
+        let i = idx as usize;
+        if i >= scratch.yield_mark.len() {
+            scratch.yield_mark.resize(i + 1, false);
+        }
+        if !scratch.yield_mark[i] {
+            scratch.yield_mark[i] = true;
+            scratch.yield_nodes.push(idx);
+        }
+    }
+    !scratch.yield_nodes.is_empty()
+}
+
 /// Filters `info` counting the pods nominated there with priority ≥ the
 /// pod's (upstream `RunFilterPluginsWithNominatedPods`); None when there
 /// are none (the caller then runs the filters itself, the common case).
@@ -667,6 +747,7 @@ fn filter_with_nominated_pods(
     state: &mut CycleState,
     pod: &PodInfo,
     info: &NodeInfo,
+    node_copy: &mut Option<NodeInfo>,
 ) -> Option<Result<(), Status>> {
     if nominator.is_empty() || nominator.pods_for_node(info.name()).is_empty() {
         return None;
@@ -680,7 +761,7 @@ fn filter_with_nominated_pods(
         pdbs,
     };
     h.nominated_pods_to_yield_to(pod, info.name()).next()?;
-    Some(h.run_filters_with_nominated_pods(state, pod, info))
+    Some(h.run_filters_with_nominated_pods_using(state, pod, info, node_copy))
 }
 
 /// Upstream `evaluateNominatedNode`: when the pod has
@@ -706,7 +787,7 @@ fn try_nominated_node(
     };
     let info = cache.info(idx);
     let r = match filter_with_nominated_pods(
-        cache, profile, skipped, filters, nominator, pdbs, state, pod, info,
+        cache, profile, skipped, filters, nominator, pdbs, state, pod, info, &mut None,
     ) {
         Some(r) => r,
         None => filters

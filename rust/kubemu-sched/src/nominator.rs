@@ -14,6 +14,15 @@ pub fn nominator_key(pod: &PodInfo) -> String {
     format!("{}/{}", pod.namespace, pod.name)
 }
 
+/// True when `pod`, filtered on a node where `nominated` is nominated, must
+/// count it as running there (upstream `RunFilterPluginsWithNominatedPods`):
+/// its priority is ≥ the pod's and it is not the pod itself (same
+/// `namespace/name`).
+pub fn must_yield_to(pod: &PodInfo, nominated: &PodInfo) -> bool {
+    nominated.priority >= pod.priority
+        && (nominated.namespace != pod.namespace || nominated.name != pod.name)
+}
+
 /// Node name → nominated pods (in nomination order), and pod → node.
 #[derive(Clone, Debug, Default)]
 pub struct Nominator {
@@ -49,6 +58,12 @@ impl Nominator {
     /// The pods nominated to `node`, in nomination order.
     pub fn pods_for_node(&self, node: &str) -> &[Arc<PodInfo>] {
         self.by_node.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    /// The nodes with nominated pods and their pods (in nomination order),
+    /// nodes in no particular order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &[Arc<PodInfo>])> + '_ {
+        self.by_node.iter().map(|(n, v)| (&**n, v.as_slice()))
     }
 
     /// The node `namespace/name` is nominated to.

@@ -392,6 +392,31 @@ fn nominated_pods_hold_their_room() {
     assert_eq!(s2.nominator().node_of("default/nominated"), None);
 }
 
+/// Within one batch, each pod yields only to the nominations of equal or
+/// higher priority: lower pods keep off the held room, higher ones use it.
+#[test]
+fn each_pod_of_a_batch_yields_by_its_own_priority() {
+    let mut s = scheduler(0);
+    nodes(&mut s, 2);
+    let mut held = p("held", "3", 10);
+    set(&mut held, &["status", "nominatedNodeName"], json!("node-0"));
+    s.set_nominated_pod(pod(&held), true);
+    let batch = [
+        p("low", "3", 5),   // node-0 holds 3 of 4 CPU for "held" → node-1
+        p("top", "2", 20),  // ignores "held"; node-1 is full → node-0
+        p("low2", "1", 5),  // node-0: 2 + 3 held > 4 → node-1 (1 CPU left)
+        p("top2", "2", 20), // node-0: 2 + 2 = 4 fits (held ignored)
+    ];
+    let pods: Vec<Arc<PodInfo>> = batch.iter().map(pod).collect();
+    let placed: Vec<String> = s
+        .schedule_batch(&pods)
+        .into_iter()
+        .map(|r| r.expect("fits").node.to_string())
+        .collect();
+    assert_eq!(placed, ["node-1", "node-0", "node-1", "node-0"]);
+    assert_eq!(s.nominator().node_of("default/held"), Some("node-0"));
+}
+
 #[test]
 fn a_pod_waits_for_victims_terminating_on_its_nominated_node() {
     let mut s = scheduler(0);

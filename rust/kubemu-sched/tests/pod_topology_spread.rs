@@ -510,3 +510,155 @@ fn prefilter_counts_follow_cache_changes_across_cycles_and_caches() {
     assert_eq!(counts(&d), ([0, 3, 0], 0));
     assert_eq!(counts(&c), ([2, 0, 2], 0));
 }
+
+/// Upstream: an absent `nodeAffinityPolicy` honours, a set one only when it
+/// is exactly "Honor"; `nodeTaintsPolicy` honours only when exactly "Honor".
+#[test]
+fn inclusion_policies_honour_only_the_exact_value() {
+    let parsed = |extra: Value| {
+        spread("p", json!([zone_constraint(1, "DoNotSchedule", extra)])).topology_spread_constraints
+            [0]
+        .clone()
+    };
+    let c = parsed(json!({}));
+    assert!(c.honor_node_affinity);
+    assert!(!c.honor_node_taints);
+    let c = parsed(json!({"nodeAffinityPolicy": "Honor", "nodeTaintsPolicy": "Honor"}));
+    assert!(c.honor_node_affinity);
+    assert!(c.honor_node_taints);
+    for other in ["Ignore", "honor", "HONOR", "", "Bogus"] {
+        let c = parsed(json!({"nodeAffinityPolicy": other, "nodeTaintsPolicy": other}));
+        assert!(!c.honor_node_affinity, "nodeAffinityPolicy {other:?}");
+        assert!(!c.honor_node_taints, "nodeTaintsPolicy {other:?}");
+    }
+    let c = parsed(json!({"nodeAffinityPolicy": null, "nodeTaintsPolicy": null}));
+    assert!(c.honor_node_affinity);
+    assert!(!c.honor_node_taints);
+
+    // In the filter: an unknown nodeAffinityPolicy counts the domain the
+    // node selector excludes, as Ignore does (zone c: 0 pods → min 0, so
+    // n1 in zone a with 1 pod fails maxSkew 1).
+    let pl = PodTopologySpread::default();
+    let mut n3 = znode("n3", Some("c"));
+    set(&mut n3, &["metadata", "labels", "tier"], json!("x"));
+    let c = cluster(
+        &[znode("n1", Some("a")), znode("n2", Some("a")), n3],
+        &[("n1", 1)],
+    );
+    let with_policy = |policy: Option<&str>| {
+        let extra = policy.map_or(json!({}), |p| json!({"nodeAffinityPolicy": p}));
+        let mut d = lpod("p", json!({"app": "x"}));
+        set(
+            &mut d,
+            &["spec", "topologySpreadConstraints"],
+            json!([zone_constraint(1, "DoNotSchedule", extra)]),
+        );
+        set(
+            &mut d,
+            &["spec", "affinity", "nodeAffinity"],
+            json!({"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}]}}),
+        );
+        filter_all(&pl, &c, &pod(&d))
+    };
+    assert_eq!(with_policy(None)["n1"], Ok(()));
+    assert_eq!(with_policy(Some("Honor"))["n1"], Ok(()));
+    assert!(with_policy(Some("Ignore"))["n1"].is_err());
+    assert!(with_policy(Some("honor"))["n1"].is_err());
+}
+
+fn bad_selector_constraint(when: &str) -> Value {
+    json!({"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": when,
+        "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Bogus", "values": ["x"]}]}})
+}
+
+/// Upstream parses the selectors of one `whenUnsatisfiable` at a time: a
+/// bad selector in a ScheduleAnyway constraint fails PreScore, not
+/// PreFilter; in a DoNotSchedule one it fails PreFilter.
+#[test]
+fn bad_soft_selector_fails_pre_score_only() {
+    let pl = PodTopologySpread::default();
+    let c = cluster(&[znode("n1", Some("a")), znode("n2", Some("b"))], &[]);
+    let soft = spread(
+        "p",
+        json!([
+            bad_selector_constraint("ScheduleAnyway"),
+            zone_constraint(1, "DoNotSchedule", json!({}))
+        ]),
+    );
+    let mut state = CycleState::new();
+    assert!(pl
+        .as_pre_filter()
+        .unwrap()
+        .pre_filter(&mut state, &soft, &c)
+        .is_ok());
+    let infos: Vec<&NodeInfo> = c.order().iter().map(|&i| c.info(i)).collect();
+    let err = pl
+        .as_pre_score()
+        .unwrap()
+        .pre_score(&mut state, &soft, &c, &infos)
+        .unwrap_err();
+    assert_eq!(err.code, Code::Error);
+    assert!(
+        err.message()
+            .contains("obtaining pod's soft topology spread constraints")
+            && err.message().contains("Bogus"),
+        "{}",
+        err.message()
+    );
+
+    let hard = spread(
+        "p",
+        json!([
+            zone_constraint(1, "ScheduleAnyway", json!({})),
+            bad_selector_constraint("DoNotSchedule")
+        ]),
+    );
+    let err = pl
+        .as_pre_filter()
+        .unwrap()
+        .pre_filter(&mut CycleState::new(), &hard, &c)
+        .unwrap_err();
+    assert_eq!(err.code, Code::Error);
+    assert!(
+        err.message().starts_with("get constraints from pod: "),
+        "{}",
+        err.message()
+    );
+}
+
+/// End to end: with one feasible node PreScore does not run, so the pod
+/// with a bad soft selector is scheduled; with two it fails with the
+/// plugin's error.
+#[test]
+fn bad_soft_selector_schedules_when_one_node_is_feasible() {
+    let d = {
+        let mut d = lpod("p", json!({"app": "x"}));
+        set(
+            &mut d,
+            &["spec", "topologySpreadConstraints"],
+            json!([bad_selector_constraint("ScheduleAnyway")]),
+        );
+        d
+    };
+    let mut s = scheduler(1);
+    s.cache_mut().add_node(node(&znode("n1", Some("a"))));
+    let r = s
+        .schedule_one(&pod(&d))
+        .expect("one feasible node: no PreScore");
+    assert_eq!(&*r.node, "n1");
+
+    let mut s = scheduler(1);
+    s.cache_mut().add_node(node(&znode("n1", Some("a"))));
+    s.cache_mut().add_node(node(&znode("n2", Some("b"))));
+    match s.schedule_one(&pod(&d)) {
+        Err(kubemu_sched::ScheduleError::Plugin { plugin, message }) => {
+            assert_eq!(plugin, "PodTopologySpread");
+            assert!(
+                message.contains("obtaining pod's soft topology spread constraints"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a PreScore error, got {other:?}"),
+    }
+}

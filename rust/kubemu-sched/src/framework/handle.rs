@@ -10,7 +10,7 @@ use super::interface::{FilterPlugin, Plugin, PreFilterExtensions, Snapshot};
 use super::status::{Code, Status};
 use crate::cache::{NodeIdx, NodeInfo};
 use crate::model::PodInfo;
-use crate::nominator::Nominator;
+use crate::nominator::{must_yield_to, Nominator};
 use crate::pdb::PdbList;
 use crate::rand::SplitMix64;
 
@@ -195,9 +195,10 @@ impl Handle<'_> {
         pod: &'n PodInfo,
         node: &str,
     ) -> impl Iterator<Item = &'n Arc<PodInfo>> + 'n {
-        self.nominator.pods_for_node(node).iter().filter(move |p| {
-            p.priority >= pod.priority && (p.namespace != pod.namespace || p.name != pod.name)
-        })
+        self.nominator
+            .pods_for_node(node)
+            .iter()
+            .filter(move |p| must_yield_to(pod, p))
     }
 
     /// Upstream `RunFilterPluginsWithNominatedPods`: when pods with an equal
@@ -210,22 +211,41 @@ impl Handle<'_> {
         pod: &PodInfo,
         node: &NodeInfo,
     ) -> Result<(), Status> {
+        self.run_filters_with_nominated_pods_using(state, pod, node, &mut None)
+    }
+
+    /// [`Handle::run_filters_with_nominated_pods`] with the node copy made
+    /// in `buf` (reusing its buffers when it holds an earlier copy; it is
+    /// left holding a copy with the nominated pods added).
+    pub fn run_filters_with_nominated_pods_using(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        buf: &mut Option<NodeInfo>,
+    ) -> Result<(), Status> {
         let mut nominated = self.nominated_pods_to_yield_to(pod, node.name()).peekable();
         if nominated.peek().is_none() {
             return self.run_filters(state, pod, node);
         }
         let saved = self.save_state(state);
-        let mut copy = node.clone();
+        let copy = match buf {
+            Some(c) => {
+                c.clone_from(node);
+                c
+            }
+            None => buf.insert(node.clone()),
+        };
         let mut first = Ok(());
         for p in nominated {
             copy.add_pod_info(Arc::clone(p));
-            if let Err(s) = self.add_pod(state, pod, p, &copy) {
+            if let Err(s) = self.add_pod(state, pod, p, copy) {
                 first = Err(Status::error(s.message()).with_plugin(s.plugin));
                 break;
             }
         }
         if first.is_ok() {
-            first = self.run_filters(state, pod, &copy);
+            first = self.run_filters(state, pod, copy);
         }
         self.restore_state(state, saved);
         first?;

@@ -19,4 +19,4 @@ pub use interface::{
 };
 pub use profile::{PluginSpec, PointConfig, Profile, ProfileConfig, POINTS};
 pub use registry::{ConfigError, PluginArgs, PluginFactory, Registry};
-pub use status::{Code, Reason, Status};
+pub use status::{Code, Reason, Reasons, Status};

@@ -6,6 +6,10 @@ use std::fmt;
 /// A failure reason: static for fixed upstream strings, owned when formatted.
 pub type Reason = Cow<'static, str>;
 
+/// A status's reasons: one is kept inline (the common case; a filter loop
+/// rejecting thousands of nodes allocates nothing for them).
+pub type Reasons = smallvec::SmallVec<[Reason; 1]>;
+
 /// A status code. Success is `Ok(..)` in the plugin signatures; these are the
 /// other outcomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,7 +32,7 @@ pub struct Status {
     /// What happened.
     pub code: Code,
     /// Reasons, in order; a node's reasons are counted in the FitError histogram.
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
     /// The plugin's name, filled in by the engine.
     pub plugin: &'static str,
 }
@@ -38,7 +42,7 @@ impl Status {
     pub fn new(code: Code, reason: impl Into<Reason>) -> Self {
         Self {
             code,
-            reasons: vec![reason.into()],
+            reasons: smallvec::smallvec![reason.into()],
             plugin: "",
         }
     }
@@ -62,7 +66,7 @@ impl Status {
     pub fn skip() -> Self {
         Self {
             code: Code::Skip,
-            reasons: Vec::new(),
+            reasons: Reasons::new(),
             plugin: "",
         }
     }

@@ -77,8 +77,9 @@ pub struct PodInfo {
     /// by PodTopologySpread).
     pub terminating: bool,
     /// `spec.topologySpreadConstraints` parsed (all of them, whatever
-    /// `whenUnsatisfiable`); `Err` holds the first selector parse error.
-    pub topology_spread_constraints: Result<Vec<TopologySpreadConstraint>, String>,
+    /// `whenUnsatisfiable`; a selector that does not parse is recorded in
+    /// its constraint's `selector_error`).
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// Inter-pod affinity and anti-affinity terms; `None` when the pod has
     /// neither `podAffinity` nor `podAntiAffinity`.
     pub pod_affinity: Option<Box<PodAffinityTerms>>,

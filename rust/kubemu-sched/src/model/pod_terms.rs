@@ -252,39 +252,52 @@ pub struct TopologySpreadConstraint {
     pub topology_key: Box<str>,
     /// `whenUnsatisfiable`.
     pub when_unsatisfiable: WhenUnsatisfiable,
-    /// The selector of the pods counted.
+    /// The selector of the pods counted (matches nothing when it did not
+    /// parse: see `selector_error`).
     pub selector: LabelSelector,
+    /// Why `labelSelector` did not parse. Upstream parses a pod's selectors
+    /// only for the constraints of the `whenUnsatisfiable` at hand, so the
+    /// error fails only the extension point that needs this constraint
+    /// (PreFilter for `DoNotSchedule`, PreScore for `ScheduleAnyway`).
+    pub selector_error: Option<Box<str>>,
     /// `minDomains` (1 when absent).
     pub min_domains: i32,
-    /// `nodeAffinityPolicy` is Honor (the default).
+    /// `nodeAffinityPolicy` is absent or exactly `Honor` (upstream: any
+    /// other value set does not honour).
     pub honor_node_affinity: bool,
-    /// `nodeTaintsPolicy` is Honor (default Ignore).
+    /// `nodeTaintsPolicy` is exactly `Honor` (absent = Ignore).
     pub honor_node_taints: bool,
 }
 
 impl TopologySpreadConstraint {
-    pub(crate) fn parse(
-        c: &RawTopologySpreadConstraint,
-        pod_labels: &Labels,
-    ) -> Result<Self, String> {
-        let mut selector = LabelSelector::parse(c.label_selector.as_ref())?;
+    /// Parses a constraint; a `labelSelector` that does not parse is kept
+    /// as `selector_error` (not an error of the whole pod).
+    pub(crate) fn parse(c: &RawTopologySpreadConstraint, pod_labels: &Labels) -> Self {
+        let (mut selector, selector_error) = match LabelSelector::parse(c.label_selector.as_ref()) {
+            Ok(s) => (s, None),
+            Err(e) => (LabelSelector::Nothing, Some(e.into())),
+        };
         let keys: Vec<(&str, &str)> = c
             .match_label_keys
             .iter()
             .filter_map(|k| pod_labels.get(k).map(|v| (k.as_str(), v)))
             .collect();
-        if !keys.is_empty() {
+        if selector_error.is_none() && !keys.is_empty() {
             selector = selector.merged_with_set(&Labels::from_pairs(keys));
         }
-        Ok(Self {
+        Self {
             max_skew: c.max_skew,
             topology_key: c.topology_key.as_str().into(),
             when_unsatisfiable: WhenUnsatisfiable::parse(&c.when_unsatisfiable),
             selector,
+            selector_error,
             min_domains: c.min_domains.unwrap_or(1),
-            honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+            honor_node_affinity: c
+                .node_affinity_policy
+                .as_deref()
+                .is_none_or(|p| p == "Honor"),
             honor_node_taints: c.node_taints_policy.as_deref() == Some("Honor"),
-        })
+        }
     }
 }
 

@@ -158,12 +158,10 @@ pub fn more_important_first(a: &PodInfo, b: &PodInfo) -> Ordering {
     })
 }
 
-fn remove_from(copy: &mut NodeInfo, pod: &PodInfo) {
-    if pod.uid.is_empty() {
-        copy.remove_pod_info(&pod.key());
-    } else {
-        copy.remove_pod_info(&pod.uid);
-    }
+/// Takes `pod` (one of the copy's own pods, or one added to it) off the
+/// copy: the same entry a removal by key would find, located by identity.
+fn remove_from(copy: &mut NodeInfo, pod: &Arc<PodInfo>) {
+    copy.remove_last_pod_info(pod);
 }
 
 /// Upstream `SelectVictimsOnNode` on a copy of `node`; `state` is left as
@@ -174,6 +172,18 @@ pub fn select_victims_on_node(
     state: &mut CycleState,
     pod: &PodInfo,
     node: &NodeInfo,
+) -> Result<(Vec<Arc<PodInfo>>, usize), Status> {
+    select_victims_with_copy(h, state, pod, node, &mut None)
+}
+
+/// [`select_victims_on_node`] with the copy made in `buf` (reusing its
+/// buffers when it holds an earlier copy; left holding this one).
+fn select_victims_with_copy(
+    h: &Handle<'_>,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    buf: &mut Option<NodeInfo>,
 ) -> Result<(Vec<Arc<PodInfo>>, usize), Status> {
     let mut potential: Vec<Arc<PodInfo>> = node
         .pods()
@@ -186,13 +196,19 @@ pub fn select_victims_on_node(
     }
     let saved = h.save_state(state);
     let result = (|| {
-        let mut copy = node.clone();
+        let copy = match buf {
+            Some(c) => {
+                c.clone_from(node);
+                c
+            }
+            None => buf.insert(node.clone()),
+        };
         for p in &potential {
-            remove_from(&mut copy, p);
-            h.remove_pod(state, pod, p, &copy)
+            remove_from(copy, p);
+            h.remove_pod(state, pod, p, copy)
                 .map_err(|s| Status::error(s.message()).with_plugin(s.plugin))?;
         }
-        h.run_filters_with_nominated_pods_in_place(state, pod, &mut copy)?;
+        h.run_filters_with_nominated_pods_in_place(state, pod, copy)?;
         potential.sort_by(|a, b| more_important_first(a, b));
         let (violating, non_violating) = split_by_violation(&potential, h.pdbs);
         let mut victims: Vec<Arc<PodInfo>> = Vec::new();
@@ -216,12 +232,12 @@ pub fn select_victims_on_node(
             Ok(fits)
         };
         for p in &violating {
-            if !reprieve(p, state, &mut copy)? {
+            if !reprieve(p, state, copy)? {
                 num_violations += 1;
             }
         }
         for p in &non_violating {
-            reprieve(p, state, &mut copy)?;
+            reprieve(p, state, copy)?;
         }
         if !violating.is_empty() && !non_violating.is_empty() {
             victims.sort_by(|a, b| more_important_first(a, b));
@@ -357,9 +373,10 @@ impl DefaultPreemption {
         let mut violating: Vec<Candidate> = Vec::new();
         let mut statuses = Vec::new();
         let n = potential.len();
+        let mut buf = None;
         for k in 0..n {
             let idx = potential[(offset + k) % n];
-            match select_victims_on_node(h, state, pod, h.snapshot.info(idx)) {
+            match select_victims_with_copy(h, state, pod, h.snapshot.info(idx), &mut buf) {
                 Ok((victims, v)) if !victims.is_empty() => {
                     let c = Candidate {
                         node: idx,

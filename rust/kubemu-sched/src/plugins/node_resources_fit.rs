@@ -198,7 +198,7 @@ impl FilterPlugin for NodeResourcesFit {
         // The native amounts come from the node's hot block (same values).
         let h = node.hot();
         let req = &pod.requests;
-        let mut reasons = Vec::new();
+        let mut reasons = crate::framework::Reasons::new();
         if h.num_pods + 1 > h.allowed_pod_number {
             reasons.push("Too many pods".into());
         }

@@ -295,22 +295,24 @@ impl PodTopologySpread {
 
     /// The pod's constraints for `action` (upstream `getConstraints` /
     /// `initPreScoreState`): its own when it has any, else the defaults with
-    /// [`default_selector`]. `Err` for a selector that does not parse.
+    /// [`default_selector`]. `Err` for the first of the pod's constraints
+    /// for `action` whose selector does not parse (constraints for the other
+    /// action are not looked at, as upstream).
     pub fn constraints(
         &self,
         pod: &PodInfo,
         action: WhenUnsatisfiable,
     ) -> Result<Vec<TopologySpreadConstraint>, String> {
-        let own = pod
-            .topology_spread_constraints
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let own = &pod.topology_spread_constraints;
         if !own.is_empty() {
-            return Ok(own
+            return own
                 .iter()
                 .filter(|c| c.when_unsatisfiable == action)
-                .cloned()
-                .collect());
+                .map(|c| match &c.selector_error {
+                    Some(e) => Err(e.to_string()),
+                    None => Ok(c.clone()),
+                })
+                .collect();
         }
         if !self.defaults.iter().any(|d| d.2 == action) {
             return Ok(Vec::new());
@@ -327,6 +329,7 @@ impl PodTopologySpread {
                 topology_key: key.clone(),
                 when_unsatisfiable: *w,
                 selector: selector.clone(),
+                selector_error: None,
                 min_domains: 1,
                 honor_node_affinity: true,
                 honor_node_taints: false,
@@ -798,10 +801,7 @@ impl PreScorePlugin for PodTopologySpread {
         if constraints.is_empty() {
             return Err(Status::skip());
         }
-        let has_own = pod
-            .topology_spread_constraints
-            .as_ref()
-            .is_ok_and(|c| !c.is_empty());
+        let has_own = !pod.topology_spread_constraints.is_empty();
         let require_all = has_own || !self.system_defaulted;
         let labels = snap.label_interner();
         let mut counts: Vec<DomainCounts> = constraints
