@@ -376,15 +376,7 @@ impl Scheduler {
             }
         }
         scratch.skipped.clone_from(&skipped);
-        let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
-            .iter()
-            .filter(|i| !skipped.contains(i))
-            .filter_map(|&i| {
-                profile.plugins[i]
-                    .as_filter()
-                    .map(|f| (profile.plugins[i].name(), f))
-            })
-            .collect();
+        let filters = active_filters(profile, &skipped);
 
         // The nodes to filter: all, or PreFilter's subset (in name order).
         let restricted: Vec<NodeIdx>;
@@ -679,6 +671,23 @@ fn reason_histogram<'s>(statuses: impl Iterator<Item = &'s Status>) -> HashMap<S
 // ---------------------------------------------------------------------------
 // Preemption and nominated pods (additions to the loop above).
 
+/// The profile's Filter plugins in order, without those PreFilter skipped
+/// (`skipped` holds plugin indices), each with its name.
+fn active_filters<'p>(
+    profile: &'p Profile,
+    skipped: &[usize],
+) -> smallvec::SmallVec<[(&'static str, &'p dyn FilterPlugin); 8]> {
+    profile.points[3]
+        .iter()
+        .filter(|i| !skipped.contains(i))
+        .filter_map(|&i| {
+            profile.plugins[i]
+                .as_filter()
+                .map(|f| (profile.plugins[i].name(), f))
+        })
+        .collect()
+}
+
 /// The AddPod/RemovePod extensions of the PreFilter plugins not skipped for
 /// the pod, in order.
 fn pre_filter_extensions<'p>(
@@ -838,15 +847,7 @@ impl Scheduler {
             )
         };
         let skipped = scratch.skipped.clone();
-        let filters: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> = profile.points[3]
-            .iter()
-            .filter(|i| !skipped.contains(i))
-            .filter_map(|&i| {
-                profile.plugins[i]
-                    .as_filter()
-                    .map(|f| (profile.plugins[i].name(), f))
-            })
-            .collect();
+        let filters = active_filters(profile, &skipped);
         let extensions = pre_filter_extensions(profile, &skipped);
         let h = Handle {
             snapshot: cache,
