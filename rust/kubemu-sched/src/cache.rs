@@ -325,20 +325,39 @@ impl NodeInfo {
     /// affinity lists, pod slot. Does not touch any [`Cache`]. O(1)
     /// amortised plus the pod's ports.
     pub fn add_pod_info(&mut self, pod: Arc<PodInfo>) {
+        self.push_pod(pod);
+        self.generation = DETACHED_GENERATION;
+        self.refresh_hot();
+    }
+
+    /// Appends `pod` to the pod list (and the affinity lists it belongs
+    /// to) and counts its requests and host ports. Returns whether it has
+    /// pod affinity and required anti-affinity terms.
+    fn push_pod(&mut self, pod: Arc<PodInfo>) -> (bool, bool) {
         self.requested.add(&pod.requests);
         self.non_zero_requested.add(pod.non_zero);
         for p in &pod.host_ports {
             self.used_ports.add(p);
         }
-        if pod.has_pod_affinity() {
+        let (aff, anti) = (pod.has_pod_affinity(), pod.has_required_anti_affinity());
+        if aff {
             self.pods_with_affinity.push(Arc::clone(&pod));
         }
-        if pod.has_required_anti_affinity() {
+        if anti {
             self.pods_with_required_anti_affinity.push(Arc::clone(&pod));
         }
         self.pods.push(pod);
-        self.generation = DETACHED_GENERATION;
-        self.refresh_hot();
+        (aff, anti)
+    }
+
+    /// Uncounts the requests and host ports of `pod`, which the caller has
+    /// just taken out of the pod list.
+    fn uncount_pod(&mut self, pod: &PodInfo) {
+        self.requested.sub(&pod.requests);
+        self.non_zero_requested.sub(pod.non_zero);
+        for p in &pod.host_ports {
+            self.used_ports.remove(p);
+        }
     }
 
     /// Removes the pod with cache key `key` ([`PodInfo::key`]) from this
@@ -348,11 +367,7 @@ impl NodeInfo {
     pub fn remove_pod_info(&mut self, key: &str) -> Option<Arc<PodInfo>> {
         let i = self.pods.iter().position(|p| p.has_key(key))?;
         let pod = self.pods.remove(i);
-        self.requested.sub(&pod.requests);
-        self.non_zero_requested.sub(pod.non_zero);
-        for p in &pod.host_ports {
-            self.used_ports.remove(p);
-        }
+        self.uncount_pod(&pod);
         for list in [
             &mut self.pods_with_affinity,
             &mut self.pods_with_required_anti_affinity,
@@ -373,11 +388,7 @@ impl NodeInfo {
             return;
         };
         self.pods.remove(i);
-        self.requested.sub(&pod.requests);
-        self.non_zero_requested.sub(pod.non_zero);
-        for p in &pod.host_ports {
-            self.used_ports.remove(p);
-        }
+        self.uncount_pod(pod);
         for list in [
             &mut self.pods_with_affinity,
             &mut self.pods_with_required_anti_affinity,
@@ -597,20 +608,7 @@ impl Cache {
         let key = pod.key();
         self.remove_pod(&key);
         let idx = self.slot_for(node_name);
-        let info = self.info_mut(idx);
-        info.requested.add(&pod.requests);
-        info.non_zero_requested.add(pod.non_zero);
-        for p in &pod.host_ports {
-            info.used_ports.add(p);
-        }
-        let (aff, anti) = (pod.has_pod_affinity(), pod.has_required_anti_affinity());
-        if aff {
-            info.pods_with_affinity.push(Arc::clone(&pod));
-        }
-        if anti {
-            info.pods_with_required_anti_affinity.push(Arc::clone(&pod));
-        }
-        info.pods.push(pod);
+        let (aff, anti) = self.info_mut(idx).push_pod(pod);
         if aff {
             self.nodes_with_affinity.insert(idx);
         }
@@ -629,11 +627,7 @@ impl Cache {
         let info = self.info_mut(idx);
         if let Some(i) = info.pods.iter().position(|p| &*p.key() == key) {
             let pod = info.pods.swap_remove(i);
-            info.requested.sub(&pod.requests);
-            info.non_zero_requested.sub(pod.non_zero);
-            for p in &pod.host_ports {
-                info.used_ports.remove(p);
-            }
+            info.uncount_pod(&pod);
             let drop_from = |list: &mut Vec<Arc<PodInfo>>| {
                 if let Some(j) = list.iter().position(|p| &*p.key() == key) {
                     list.swap_remove(j);
