@@ -18,7 +18,6 @@ from kubemu.apiserver.storage import (
     RevisionMismatch,
     StoredObject,
 )
-from kubemu.apiserver.watch import decode_all
 from kubemu.client.interface import BatchResult
 from kubemu.gcpause import gc_paused
 from kubemu.objects import StatusError
@@ -127,7 +126,7 @@ class Batches:
                     result.errors[i] = e
             outcomes = self.storage.create_many(items)
             stamped = iter(
-                decode_all(
+                codec.decode_all(
                     [
                         data
                         for (_, prepared, _, _), (_, data), out in zip(

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import msgpack  # type: ignore[import-untyped]
 
+from kubemu._core import unpack_many
 from kubemu.objects.errors import StatusError
 
 __all__ = [
@@ -80,6 +81,17 @@ def decode_trusted(data: bytes | memoryview) -> Obj:
     """Decode bytes this server wrote (stored objects): no checks beyond msgpack's own."""
     obj: Obj = msgpack.unpackb(data, raw=False)
     return obj
+
+
+def decode_all(docs: list[bytes]) -> list[Obj]:
+    """Stored documents decoded into fresh dicts, as :func:`decode_trusted` gives them, in one
+    call (:func:`kubemu._core.unpack_many`: about 2x faster, equal short strs shared); anything
+    it does not decode is decoded by msgpack (its exact result or error)."""
+    try:
+        objs: list[Obj] = unpack_many(docs)
+    except ValueError:
+        objs = [decode_trusted(d) for d in docs]
+    return objs
 
 
 def _check_depth(obj: Any, limit: int) -> None:

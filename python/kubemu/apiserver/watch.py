@@ -29,8 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from kubemu._core import unpack_many
-from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.apiserver.codec import decode_all, decode_trusted, encode
 from kubemu.apiserver.fieldpaths import StateReader, labels_of
 from kubemu.apiserver.storage import Storage, StorageCompacted, StoredEvent, WatchSubscription
 from kubemu.client.interface import EventType, WatchEvent
@@ -58,7 +57,6 @@ __all__ = [
     "WatchFilter",
     "WatchItem",
     "compile_filter",
-    "decode_all",
     "item_event",
     "watch_events",
 ]
@@ -236,17 +234,6 @@ def watch_events(items: Sequence[WatchItem]) -> list[WatchEvent]:
                 set_resource_version(obj, rv)
             append(WatchEvent(types.get(etype) or EventType(etype), obj))
     return out
-
-
-def decode_all(docs: list[bytes]) -> list[Obj]:
-    """Stored documents decoded into fresh dicts, as :func:`decode_trusted` gives them, in one
-    call (:func:`kubemu._core.unpack_many`: about 2x faster, equal short strs shared); anything
-    it does not decode is decoded by msgpack (its exact result or error)."""
-    try:
-        objs: list[Obj] = unpack_many(docs)
-    except ValueError:
-        objs = [decode_trusted(d) for d in docs]
-    return objs
 
 
 _EVENT_TYPES = {t.value: t for t in EventType}
