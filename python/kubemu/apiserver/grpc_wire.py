@@ -45,7 +45,7 @@ __all__ = [
     "split_items",
     "unpack_events",
     "unpack_items",
-    "unpack_many",
+    "unpack_array",
     "varint",
     "varint_at",
 ]
@@ -186,7 +186,7 @@ def pack_events(events: Sequence[Any]) -> bytes:
     return b"".join(parts)
 
 
-def unpack_many(data: bytes | memoryview, *, promote: bool = False) -> list[Any]:
+def unpack_array(data: bytes | memoryview, *, promote: bool = False) -> list[Any]:
     """A packed array decoded in one msgpack call with the cyclic GC paused (the fresh
     containers cannot form cycles; otherwise collections set off by them walk every live
     object again and again); ``promote``: see :func:`kubemu.gcpause.gc_paused`."""
@@ -203,7 +203,7 @@ def unpack_items(data: bytes | memoryview, *, promote: bool = False) -> list[Obj
     chunks would walk them."""
     if not data:
         return []
-    flat = unpack_many(data, promote=promote)
+    flat = unpack_array(data, promote=promote)
     items: list[Obj] = flat[1::2]
     for rv, obj in zip(flat[0::2], items, strict=True):
         if rv:
@@ -216,7 +216,7 @@ _EVENT_TYPES = {t.value: t for t in EventType}
 
 def unpack_events(data: bytes) -> list[WatchEvent]:
     """The events of a ``WatchBatch`` (msgpack ``[type0, rv0, object0, ...]``)."""
-    flat = unpack_many(data)
+    flat = unpack_array(data)
     out: list[WatchEvent] = []
     for i in range(0, len(flat), 3):
         etype, rv, obj = flat[i], flat[i + 1], flat[i + 2]
