@@ -43,9 +43,9 @@ __all__ = [
     "rv_of",
     "split_events",
     "split_items",
+    "unpack_array",
     "unpack_events",
     "unpack_items",
-    "unpack_array",
     "varint",
     "varint_at",
 ]
