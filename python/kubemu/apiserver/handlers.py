@@ -28,6 +28,7 @@ from kubemu.apiserver.admission import (
 from kubemu.apiserver.auth import AlwaysAllow, Authenticator, Authorizer
 from kubemu.apiserver.batches import Batches
 from kubemu.apiserver.binding import Binding
+from kubemu.apiserver.create_memo import CreateMemos
 from kubemu.apiserver.creating import GENERATE_NAME_ATTEMPTS, Creating
 from kubemu.apiserver.metrics import Metrics
 from kubemu.apiserver.request import RequestInfo, UserInfo, is_readonly
@@ -56,7 +57,9 @@ SYSTEM_NAMESPACES: Final = ("default", "kube-system", "kube-public", "kube-node-
 
 
 class _CachingReader:
-    """An :class:`ObjectReader` that reads each object once per request (or batch)."""
+    """An :class:`ObjectReader` that reads each object once per request (or batch). The
+    objects are shared (read-only): within the request, and across requests through the
+    server's :class:`_DecodedCache` while the stored object is unchanged."""
 
     __slots__ = ("_cache", "_server")
 
@@ -67,16 +70,48 @@ class _CachingReader:
     def read(self, resource: str, namespace: str, name: str) -> Obj | None:
         key = (resource, namespace, name)
         if key not in self._cache:
-            self._cache[key] = self._server.read(resource, namespace, name)
+            server = self._server
+            kind = server.kind(resource)
+            stored = server.storage.get(kind.key(namespace or None, name))
+            self._cache[key] = None if stored is None else server._decoded.decode(stored)
         found: Obj | None = self._cache[key]
         return found
 
     def read_all(self, resource: str, namespace: str = "") -> builtins.list[Obj]:
         key = (resource, namespace, "\x00all")
         if key not in self._cache:
-            self._cache[key] = self._server.read_all(resource, namespace)
+            server = self._server
+            out = server.storage.list(server.kind(resource).prefix(namespace or None))
+            decode = server._decoded.decode
+            self._cache[key] = [decode(s) for s in out.items]
         found: builtins.list[Obj] = self._cache[key]
         return found
+
+
+class _DecodedCache:
+    """Decoded stored objects by key, each valid while its key's mod_revision is the one it
+    was decoded at (a key's value never changes without its mod_revision), for the objects
+    admission reads on every request (the namespace, the PriorityClasses). The objects are
+    shared: callers must not modify them."""
+
+    __slots__ = ("_entries",)
+
+    MAX_ENTRIES: Final = 4096
+    """Beyond this many keys the cache starts over (it holds what admission reads: few)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[int, Obj]] = {}
+
+    def decode(self, stored: StoredObject) -> Obj:
+        """:meth:`APIServer._decode` of ``stored``, decoded once per key and revision."""
+        entry = self._entries.get(stored.key)
+        if entry is not None and entry[0] == stored.revision:
+            return entry[1]
+        obj = APIServer._decode(stored)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[stored.key] = (stored.revision, obj)
+        return obj
 
 
 class _Request:
@@ -149,6 +184,8 @@ class APIServer(Creating, Updating, Binding, Batches):
         self.clock = clock
         self.max_request_bytes = max_request_bytes
         self.metrics = Metrics()
+        self._decoded = _DecodedCache()
+        self._create_memos = CreateMemos()
         self._metric_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self.watchers = WatchFanout(
             storage,
