@@ -168,5 +168,10 @@ class InProcessClient:
     async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
         return await self.apiserver.update_many(resource, objs, user=self.user)
 
+    async def renew_leases(
+        self, leases: Sequence[tuple[str, str]], renew_time: str | None = None
+    ) -> BatchResult:
+        return await self.apiserver.renew_leases(leases, renew_time, user=self.user)
+
     async def close(self) -> None:
         return None
