@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final
 
 from kubemu.apiserver import codec, deletion, listing
+from kubemu.apiserver import leases as leases_mod
 from kubemu.apiserver.admission import (
     AdmissionChain,
     Attributes,
@@ -39,7 +40,7 @@ from kubemu.apiserver.storage import (
 )
 from kubemu.apiserver.updating import MAX_UPDATE_RETRIES, Updating
 from kubemu.apiserver.watch import RawObject, ServerWatch, WatchFanout
-from kubemu.client.interface import DeleteOptions, ListOptions
+from kubemu.client.interface import BatchResult, DeleteOptions, ListOptions
 from kubemu.objects import REGISTRY, Registry, StatusError
 from kubemu.objects.errors import Reason, required
 from kubemu.objects.kinds.base import Kind
@@ -410,6 +411,16 @@ class APIServer(Creating, Updating, Binding, Batches):
         return await deletion.delete_collection(
             self, resource, namespace, options, delete_options, user=user
         )
+
+    async def renew_leases(
+        self,
+        leases: Sequence[tuple[str, str]],
+        renew_time: str | None = None,
+        *,
+        user: UserInfo,
+    ) -> BatchResult:
+        """Sets ``spec.renewTime`` of many Leases (:mod:`~kubemu.apiserver.leases`)."""
+        return await leases_mod.renew_leases(self, leases, renew_time=renew_time, user=user)
 
     async def close(self) -> None:
         await self.watchers.close()
