@@ -71,3 +71,45 @@ async def test_request_metrics(client: InProcessClient, api: APIServer) -> None:
         "apiserver_current_inflight_requests", {"request_kind": "mutating"}
     )
     assert inflight == 0
+
+
+async def test_inflight_gauge_counts_requests_in_flight(
+    client: InProcessClient, api: APIServer
+) -> None:
+    """The in-flight gauges (deque counters read at collection) show a request while it runs,
+    by kind, and none after it, also when it fails."""
+    reg = api.metrics.registry
+    seen: list[tuple[float | None, float | None]] = []
+
+    class Spy:
+        name = "Spy"
+
+        def admit(self, a: object, obj: object, old: object) -> None:
+            seen.append(
+                (
+                    reg.get_sample_value(
+                        "apiserver_current_inflight_requests", {"request_kind": "mutating"}
+                    ),
+                    reg.get_sample_value(
+                        "apiserver_current_inflight_requests", {"request_kind": "readOnly"}
+                    ),
+                )
+            )
+
+        def validate(self, a: object, obj: object, old: object) -> None:
+            return None
+
+    api.admission.plugins = (*api.admission.plugins, Spy())
+    await client.create("pods", "default", pod())
+    assert seen == [(1.0, 0.0)]
+    with pytest.raises(StatusError):
+        await client.create("pods", "default", pod())  # AlreadyExists
+    api.metrics.inflight_readonly.inc()  # a read in flight meanwhile
+    for kind, want in (("mutating", 0.0), ("readOnly", 1.0)):
+        got = reg.get_sample_value("apiserver_current_inflight_requests", {"request_kind": kind})
+        assert got == want
+    api.metrics.inflight_readonly.dec()
+    assert (
+        reg.get_sample_value("apiserver_current_inflight_requests", {"request_kind": "readOnly"})
+        == 0.0
+    )

@@ -338,6 +338,16 @@ def _validate_meta_tail(
     return errs
 
 
+_IMMUTABLE_META: Final = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp")
+
+
+@lru_cache(maxsize=256)
+def _subpath(path: str, key: str) -> str:
+    """``f"{path}.{key}"``, interned per (path, key): validation builds the same few paths
+    on every request."""
+    return f"{path}.{key}"
+
+
 def validate_object_meta_update(
     new: Any, old: Any, path: str = "metadata", kube_finalizers: bool = True
 ) -> list[FieldError]:
@@ -369,18 +379,27 @@ def validate_object_meta_update(
     new_gen, old_gen = new.get("generation") or 0, old.get("generation") or 0
     if isinstance(new_gen, int) and isinstance(old_gen, int) and new_gen < old_gen:
         errs.append(invalid(f"{path}.generation", new_gen, "must not be decremented"))
-    for key in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"):
-        errs.extend(immutable(new.get(key, ""), old.get(key, ""), f"{path}.{key}"))
-    errs.extend(
-        immutable(
-            new.get("deletionGracePeriodSeconds"),
-            old.get("deletionGracePeriodSeconds"),
-            f"{path}.deletionGracePeriodSeconds",
+    # immutable() of each identity field; the field path is built only for a change
+    for key in _IMMUTABLE_META:
+        value = new.get(key, "")
+        if value != old.get(key, ""):
+            errs.extend(immutable(value, old.get(key, ""), f"{path}.{key}"))
+    grace = new.get("deletionGracePeriodSeconds")
+    if grace != old.get("deletionGracePeriodSeconds"):
+        errs.extend(
+            immutable(
+                grace, old.get("deletionGracePeriodSeconds"), f"{path}.deletionGracePeriodSeconds"
+            )
         )
-    )
-    errs.extend(validate_labels(new.get("labels"), f"{path}.labels"))
-    errs.extend(validate_annotations(new.get("annotations"), f"{path}.annotations"))
-    errs.extend(validate_owner_references(new.get("ownerReferences"), f"{path}.ownerReferences"))
+    labels = new.get("labels")
+    if labels is not None:
+        errs.extend(validate_labels(labels, _subpath(path, "labels")))
+    annotations = new.get("annotations")
+    if annotations is not None:
+        errs.extend(validate_annotations(annotations, _subpath(path, "annotations")))
+    refs = new.get("ownerReferences")
+    if refs:
+        errs.extend(validate_owner_references(refs, _subpath(path, "ownerReferences")))
     finalizers = new.get("finalizers")
     if kube_finalizers and isinstance(finalizers, list):
         for i, f in enumerate(finalizers):
