@@ -402,8 +402,9 @@ impl NodeInfo {
     }
 }
 
-/// The node cache. See the module docs.
-#[derive(Debug, Default)]
+/// The node cache. See the module docs. Cloning copies every node info
+/// (the scheduler never needs to: it only shares it while a pass runs).
+#[derive(Clone, Debug, Default)]
 pub struct Cache {
     /// Node infos by slot; a freed slot holds an empty placeholder whose
     /// `hot.live` is false (no `Option`: reading a slot touches only the

@@ -19,10 +19,12 @@ pub mod framework;
 pub mod label_ids;
 pub mod model;
 pub mod nominator;
+mod parallel;
 pub mod pdb;
 pub mod plugins;
 pub mod quantity;
 pub mod rand;
+mod worker;
 
 pub use cache::{Cache, NodeInfo};
 pub use engine::{
