@@ -4,7 +4,7 @@ Hand-written, kept in step with the module by ``tests/test_core_stub.py``.
 Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from os import PathLike
 from typing import Any, Final, Literal, final
 
@@ -43,6 +43,7 @@ __all__ = [
     "TooManyOpsError",
     "TxnResponse",
     "WatchResponse",
+    "WatchRouter",
     "WatchStream",
     "__version__",
     "snapshot_restore",
@@ -301,6 +302,70 @@ class WatchStream:
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class WatchRouter:
+    """A store watch on ``prefix`` (with previous values) routed to apiserver watch streams in
+    Rust (kubemu-objects' ``route``): per store event the object's namespace, labels and
+    selectable fields are read once from its bytes and every candidate stream's filter applied
+    to its new and previous state (ADDED/MODIFIED/DELETED as kube-apiserver's watch cache).
+    ``fileno()`` turns readable when ``poll`` may have something (for ``add_reader``)."""
+
+    def __new__(
+        cls,
+        store: Store,
+        prefix: bytes,
+        start_revision: int,
+        fields: Sequence[tuple[str, Sequence[str | int], Literal["get", "or_empty", "is_true"]]],
+        decode: Callable[[bytes], tuple[Any, Any, dict[str, Any]]],
+        *,
+        buffer_size: int = 10000,
+        max_pending_events: int = 65536,
+    ) -> WatchRouter:
+        """``fields``: (selector name, path, rule) per selectable field (as ``FieldPaths``);
+        ``decode(data)`` gives ``(namespace, labels, fields)`` of a document those rules cannot
+        read; ``buffer_size``: events kept for late-joining streams. From a compacted
+        ``start_revision`` the watch ends at once (``compacted``); a bad rule, an empty prefix
+        or a ``start_revision`` below 1 raise ValueError."""
+    def __len__(self) -> int: ...
+    def add(
+        self,
+        stream_id: int,
+        after_revision: int,
+        *,
+        namespace: str = ...,
+        fields: Sequence[tuple[str, str, bool]] = ...,
+        node_names: Collection[str] | None = None,
+        labels: Sequence[tuple[str, str, Sequence[str]]] = ...,
+        labels_nothing: bool = False,
+    ) -> list[tuple[str, int, bytes]]:
+        """Adds (or replaces) a stream that has seen every event up to ``after_revision``, with
+        its filter: ``namespace`` ("" any), field terms (field, value, equal) in selector order,
+        ``node_names``, label requirements (key, operator, values). Returns the buffered events
+        after ``after_revision`` that it gets first."""
+    def remove(self, stream_id: int) -> bool: ...
+    def poll(
+        self, max_responses: int = 1024
+    ) -> list[tuple[int, list[tuple[str, int, bytes]]]] | None:
+        """Routes what the store watch has now, without waiting: None if nothing, else per
+        stream that gets events its ``(type, revision, bytes)`` items in revision order. An
+        error of ``decode`` is raised."""
+    def fileno(self) -> int: ...
+    def request_progress(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def floor(self) -> int:
+        """Every event after this revision is buffered or still to come."""
+    @property
+    def dispatched(self) -> int: ...
+    @property
+    def progress_revision(self) -> int: ...
+    @property
+    def ended(self) -> bool:
+        """The store watch was canceled or closed: ``poll`` gives nothing more."""
+    @property
+    def compacted(self) -> tuple[int, int] | None:
+        """(requested revision, compact revision) if the watch was canceled as compacted."""
 
 @disjoint_base
 class Store:
