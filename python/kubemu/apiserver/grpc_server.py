@@ -14,10 +14,10 @@ itself with ``RESOURCE_EXHAUSTED``. Nothing a client sends stops the server.
 What this module needs from the core (``apiserver``): the async methods of docs/apiserver.md
 (``create``, ``get``, ``list``, ``update``, ``update_status``, ``patch``, ``delete``,
 ``delete_collection``, ``watch``, ``bind`` (with a ``Binding`` object), ``create_many``,
-``bind_many``, ``update_many``), each taking ``user=`` as a keyword, objects as ``dict |
-bytes``; and, unless an ``authenticate`` callable is given, an ``authenticate(token: str | None)
--> user`` method (sync or async) raising ``Unauthorized``, or an ``authenticator`` attribute
-with one (:class:`kubemu.apiserver.auth.Authenticator`).
+``bind_many``, ``update_many``, ``renew_leases``), each taking ``user=`` as a keyword, objects
+as ``dict | bytes``; and, unless an ``authenticate`` callable is given, an
+``authenticate(token: str | None) -> user`` method (sync or async) raising ``Unauthorized``,
+or an ``authenticator`` attribute with one (:class:`kubemu.apiserver.auth.Authenticator`).
 """
 
 from __future__ import annotations
@@ -240,6 +240,7 @@ class GrpcServer:
             "CreateMany": (api_pb2.CreateManyRequest, self._create_many),
             "BindMany": (api_pb2.BindManyRequest, self._bind_many),
             "UpdateMany": (api_pb2.UpdateManyRequest, self._update_many),
+            "RenewLeases": (api_pb2.RenewLeasesRequest, self._renew_leases),
         }
         self._methods = unary
         handlers = {
@@ -497,6 +498,11 @@ class GrpcServer:
     async def _update_many(self, r: api_pb2.UpdateManyRequest, user: Any) -> Message:
         objs = list(r.objects)
         result = await self.apiserver.update_many(r.resource, objs, user=user)
+        return batch_response(result)
+
+    async def _renew_leases(self, r: api_pb2.RenewLeasesRequest, user: Any) -> Message:
+        leases = [(ref.namespace, ref.name) for ref in r.leases]
+        result = await self.apiserver.renew_leases(leases, r.renew_time or None, user=user)
         return batch_response(result)
 
     async def _watch(self, raw: bytes, context: Any) -> AsyncIterator[bytes]:

@@ -352,6 +352,15 @@ class GrpcClient:
         request = api_pb2.UpdateManyRequest(resource=resource, objects=[encode(o) for o in objs])
         return _batch(await self._call("UpdateMany", request, api_pb2.BatchResponse.FromString))
 
+    async def renew_leases(
+        self, leases: Sequence[tuple[str, str]], renew_time: str | None = None
+    ) -> BatchResult:
+        request = api_pb2.RenewLeasesRequest(
+            leases=[api_pb2.LeaseRef(namespace=ns, name=n) for ns, n in leases],
+            renew_time=renew_time or "",
+        )
+        return _batch(await self._call("RenewLeases", request, api_pb2.BatchResponse.FromString))
+
     async def close(self) -> None:
         if self._mux is not None:
             await self._mux.close()

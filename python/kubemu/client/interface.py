@@ -329,7 +329,15 @@ class Client(Protocol):
         ...
 
     async def update_many(self, resource: str, objs: Sequence[Obj]) -> BatchResult:
-        """Updates (e.g. lease renewals) with per-object optimistic concurrency."""
+        """Updates with per-object optimistic concurrency."""
+        ...
+
+    async def renew_leases(
+        self, leases: Sequence[tuple[str, str]], renew_time: str | None = None
+    ) -> BatchResult:
+        """Sets ``spec.renewTime`` of many (namespace, name) Leases, node heartbeats in one
+        call: ``renew_time`` a metav1.MicroTime, None for the server's clock. Per item the
+        Lease or the error (NotFound: create it)."""
         ...
 
     async def close(self) -> None: ...
