@@ -234,9 +234,8 @@ impl Stamper {
                 .map(|r| r.as_ref().map(|b| b.as_bytes()))
                 .collect();
             let (inner, uids) = (&self.inner, &mut self.uids);
-            let run = py.detach(|| {
-                inner.stamp_run(reqs.into_iter(), key_prefix, timestamp.as_bytes(), uids)
-            })?;
+            let run =
+                py.detach(|| inner.stamp_run(reqs, key_prefix, timestamp.as_bytes(), uids))?;
             for s in &run {
                 out.append((PyBytes::new(py, &s.key), PyBytes::new(py, &s.doc)))?;
             }
