@@ -4,7 +4,7 @@ Hand-written, kept in step with the module by ``tests/test_core_stub.py``.
 Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from os import PathLike
 from typing import Any, Final, Literal, final
 
@@ -46,6 +46,7 @@ __all__ = [
     "WatchRouter",
     "WatchStream",
     "__version__",
+    "pack_many",
     "snapshot_restore",
     "unpack_many",
 ]
@@ -400,6 +401,14 @@ class Store:
     ) -> PutResponse: ...
     def put_many(self, items: Sequence[tuple[bytes, bytes]], *, lease: int = 0) -> int:
         """One revision per pair, one crossing and one group commit; returns the last revision."""
+    def create_many(
+        self, items: Sequence[tuple[bytes, bytes]], *, chunk: int = 64
+    ) -> list[int | None]:
+        """Create-if-absent per pair: the revision it was created at, or None when the key
+        existed (in the store or earlier in ``items``). ``chunk`` pairs at a time, each as one
+        txn of nested ``if mod(key) == 0 then put`` txns (one revision per chunk that created
+        anything; that txn's errors: empty key, request too large, NOSPACE), one crossing and
+        one group commit for all; an error leaves the chunks before it committed."""
     def range(
         self,
         key: bytes,
@@ -577,8 +586,9 @@ class FieldPaths:
 @final
 class Stamper:
     """Stored documents of one batch create stamped from learnt variants (requests that differ
-    only in ``metadata.name``): see kubemu-objects' ``stamp`` module. Malformed msgpack raises
-    ValueError."""
+    only in per-object values: ``metadata.name``, label values, owner reference names): see
+    kubemu-objects' ``stamp`` module. Malformed msgpack raises ValueError (``stamp_run`` takes
+    it as a miss)."""
 
     def __new__(
         cls, name_rule: Literal["dns1123-subdomain"] = "dns1123-subdomain", max_variants: int = 4096
@@ -590,6 +600,21 @@ class Stamper:
     def stamp(self, request: bytes, uid: str, timestamp: str) -> tuple[str, bytes] | None:
         """``(name, stored document)`` for ``request``, or None when its variant is unknown or
         its name not certainly valid under the rule."""
+    def stamp_run(
+        self, requests: list[bytes | None], start: int, timestamp: str, key_prefix: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        """``(key_prefix + name, stored document)`` for ``requests[start]``, ``requests[start +
+        1]``, ... up to the first one not stamped (None, not bytes, an unknown variant, a name
+        not certainly valid, malformed msgpack: the slow path judges it), each with a fresh
+        random version 4 uid and creationTimestamp ``timestamp``. OSError if the OS's random
+        source cannot be read."""
+
+def pack_many(objs: Iterable[object]) -> list[bytes | None]:
+    """Per object ``msgpack.packb(obj, use_bin_type=True)`` (the same bytes) for the exact dicts
+    it packs; None for anything else (not an exact dict; a value of another type than exact
+    None, bool, int, float, str, bytes, list, dict; an int beyond 64 bits; a str that is not
+    valid UTF-8; nesting over 511 levels): pack those with msgpack. A dict or list met again
+    in one call (the same object, e.g. a spec shared by template copies) is packed once."""
 
 def unpack_many(docs: Sequence[bytes]) -> list[Any]:
     """``[msgpack.unpackb(d, raw=False) for d in docs]``, with equal short strs shared between
