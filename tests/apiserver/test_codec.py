@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgpack  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given, settings
@@ -72,3 +74,60 @@ async def test_create_from_bad_bytes_and_unencodable_dicts(
     with pytest.raises(StatusError) as e:
         await client.create("pods", "default", big)
     assert e.value.code == 413
+
+
+def _walked(data: bytes, max_depth: int) -> Any:
+    """:func:`codec.decode` without its fast check: msgpack, then the nesting/key walk."""
+    try:
+        obj = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=False)
+    except Exception as e:
+        raise StatusError.bad_request(f"unable to decode msgpack: {e}") from None
+    codec._check_depth(obj, max_depth)
+    return obj
+
+
+keys = st.one_of(st.text(max_size=3), st.binary(max_size=2), st.integers(-2, 300))
+leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False),
+    st.text(max_size=4), st.binary(max_size=3),
+)  # fmt: skip
+trees = st.recursive(
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=40,
+)
+
+
+def _outcome(fn: Any, data: bytes, max_depth: int) -> Any:
+    try:
+        return ("ok", fn(data, max_depth))
+    except StatusError as e:
+        return ("error", e.code, e.message)
+
+
+@given(trees, st.integers(1, 8), st.booleans())
+@settings(max_examples=500, deadline=None)
+def test_decode_fast_check_is_the_walk(tree: Any, max_depth: int, trail: bool) -> None:
+    """Documents the byte scan passes decode as msgpack + the walk decodes them; any other
+    outcome (deep, non-str keys, bin values, malformed) is the walk's own."""
+    data = msgpack.packb(tree, use_bin_type=True) + (b"\x00" if trail else b"")
+
+    def fast(d: bytes, depth: int) -> Any:
+        return codec.decode(d, max_depth=depth)
+
+    assert _outcome(fast, data, max_depth) == _outcome(_walked, data, max_depth)
+
+
+def test_decode_fast_check_bounds() -> None:
+    nested: Any = "x"
+    for _ in range(3):
+        nested = {"a": nested}
+    data = msgpack.packb(nested)
+    assert codec._shallow_without_bin(data, 3) and not codec._shallow_without_bin(data, 2)
+    assert codec.decode(data, max_depth=3) == nested
+    with pytest.raises(StatusError, match="nested too deeply"):
+        codec.decode(data, max_depth=2)
+    with_bin = msgpack.packb({b"k": 1}, use_bin_type=True)
+    assert not codec._shallow_without_bin(with_bin, 64)
+    with pytest.raises(StatusError, match="map keys must be strings, found bytes"):
+        codec.decode(with_bin)

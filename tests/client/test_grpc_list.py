@@ -17,7 +17,7 @@ from kubemu.client.grpc_list import PackedList, parse_list_response
 from kubemu.client.interface import ListOptions
 from kubemu.objects.errors import StatusError
 
-from tests.client.test_parity import Backend, backend  # noqa: F401  (fixture)
+from tests.client.conftest import Backend
 
 
 def _response(**fields: object) -> bytes:
@@ -91,7 +91,7 @@ def test_packed_list_of_many_items_in_chunks() -> None:
 
 
 async def test_chunked_list_is_the_same_list(
-    backend: Backend,  # noqa: F811
+    backend: Backend,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """ListChunked pages (here of 7) at one revision: the same items, in order, as one
@@ -127,7 +127,7 @@ async def test_chunked_list_is_the_same_list(
 
 
 async def test_chunked_list_falls_back_to_list(
-    backend: Backend,  # noqa: F811
+    backend: Backend,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A stream that fails after its first chunk (here: Gone, as a compaction would cause)
@@ -153,7 +153,7 @@ async def test_chunked_list_falls_back_to_list(
     assert e.value.reason == "BadRequest"
 
 
-async def test_list_raw_is_list_undecoded(backend: Backend) -> None:  # noqa: F811
+async def test_list_raw_is_list_undecoded(backend: Backend) -> None:
     cms = [{"metadata": {"name": f"cm-{i:04d}"}, "data": {"i": str(i)}} for i in range(250)]
     await backend.inprocess.create_many("configmaps", "default", cms)
     packed = await backend.grpc.list_raw("configmaps", "default")

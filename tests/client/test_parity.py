@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from kubemu.apiserver import APIServer, EmbeddedStorage
-from kubemu.apiserver.auth import Authenticator, StaticTokenAuthenticator
-from kubemu.apiserver.grpc_server import GrpcServer
-from kubemu.apiserver.request import SYSTEM_ADMIN
 from kubemu.client.grpc_client import GrpcClient
-from kubemu.client.inprocess import InProcessClient
 from kubemu.client.interface import (
     Client,
     DeleteOptions,
@@ -29,42 +23,11 @@ from kubemu.client.interface import (
     WatchStream,
 )
 from kubemu.objects.errors import Reason, StatusError
-from kubemu.store import Store
 
 from tests.apiserver.conftest import DEPLOYMENT, namespace, pod
+from tests.client.conftest import Backend
 
 Obj = dict[str, Any]
-
-
-@dataclass
-class Backend:
-    api: APIServer
-    store: Store
-    inprocess: InProcessClient
-    grpc: GrpcClient
-
-
-@pytest.fixture
-async def backend() -> AsyncIterator[Backend]:
-    store = Store(fsync=False)
-    # The gRPC client authenticates as the user the in-process client is.
-    authenticator = Authenticator([StaticTokenAuthenticator({"admin-token": SYSTEM_ADMIN})])
-    api = APIServer(EmbeddedStorage(store), authenticator=authenticator, bookmark_interval=0.05)
-    server = GrpcServer(api, "127.0.0.1:0")
-    await server.start()
-    grpc_client = GrpcClient(server.target, token="admin-token")
-    try:
-        yield Backend(api, store, InProcessClient(api), grpc_client)
-    finally:
-        await grpc_client.close()
-        await server.stop(None)
-        await api.close()
-
-
-@pytest.fixture(params=["inprocess", "grpc"])
-def client(request: pytest.FixtureRequest, backend: Backend) -> Client:
-    c: Client = getattr(backend, request.param)
-    return c
 
 
 async def error_of(call: Awaitable[Any]) -> tuple[Reason, int, str]:

@@ -377,6 +377,26 @@ class UpdateManyRequest(_message.Message):
         self, resource: _Optional[str] = ..., objects: _Optional[_Iterable[bytes]] = ...
     ) -> None: ...
 
+class LeaseRef(_message.Message):
+    __slots__ = ("namespace", "name")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RenewLeasesRequest(_message.Message):
+    __slots__ = ("leases", "renew_time")
+    LEASES_FIELD_NUMBER: _ClassVar[int]
+    RENEW_TIME_FIELD_NUMBER: _ClassVar[int]
+    leases: _containers.RepeatedCompositeFieldContainer[LeaseRef]
+    renew_time: str
+    def __init__(
+        self,
+        leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...,
+        renew_time: _Optional[str] = ...,
+    ) -> None: ...
+
 class BatchItem(_message.Message):
     __slots__ = ("object", "status")
     OBJECT_FIELD_NUMBER: _ClassVar[int]

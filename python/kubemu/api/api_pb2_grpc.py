@@ -123,6 +123,12 @@ class APIStub:
             response_deserializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
             _registered_method=True,
         )
+        self.RenewLeases = channel.unary_unary(
+            "/kubemu.v1.API/RenewLeases",
+            request_serializer=kubemu_dot_v1_dot_api__pb2.RenewLeasesRequest.SerializeToString,
+            response_deserializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
+            _registered_method=True,
+        )
         self.Call = channel.stream_stream(
             "/kubemu.v1.API/Call",
             request_serializer=kubemu_dot_v1_dot_api__pb2.CallBatch.SerializeToString,
@@ -224,6 +230,16 @@ class APIServicer:
         context.set_details("Method not implemented!")
         raise NotImplementedError("Method not implemented!")
 
+    def RenewLeases(self, request, context):
+        """Renews many Leases (coordination.k8s.io/v1) at once, as node heartbeats do: each named
+        Lease gets spec.renewTime (the request's, else the server's clock) through the update path
+        (admission, validation, optimistic concurrency retried on a concurrent write). Per item the
+        updated Lease or the Status (NotFound when the Lease does not exist: create it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("Method not implemented!")
+        raise NotImplementedError("Method not implemented!")
+
     def Call(self, request_iterator, context):
         """Many unary calls multiplexed on one stream (the client's fast path for single-object
         verbs): each Call names a unary method of this service and carries its serialized request;
@@ -306,6 +322,11 @@ def add_APIServicer_to_server(servicer, server):
         "UpdateMany": grpc.unary_unary_rpc_method_handler(
             servicer.UpdateMany,
             request_deserializer=kubemu_dot_v1_dot_api__pb2.UpdateManyRequest.FromString,
+            response_serializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.SerializeToString,
+        ),
+        "RenewLeases": grpc.unary_unary_rpc_method_handler(
+            servicer.RenewLeases,
+            request_deserializer=kubemu_dot_v1_dot_api__pb2.RenewLeasesRequest.FromString,
             response_serializer=kubemu_dot_v1_dot_api__pb2.BatchResponse.SerializeToString,
         ),
         "Call": grpc.stream_stream_rpc_method_handler(
@@ -731,6 +752,36 @@ class API:
             target,
             "/kubemu.v1.API/UpdateMany",
             kubemu_dot_v1_dot_api__pb2.UpdateManyRequest.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True,
+        )
+
+    @staticmethod
+    def RenewLeases(
+        request,
+        target,
+        options=(),
+        channel_credentials=None,
+        call_credentials=None,
+        insecure=False,
+        compression=None,
+        wait_for_ready=None,
+        timeout=None,
+        metadata=None,
+    ):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            "/kubemu.v1.API/RenewLeases",
+            kubemu_dot_v1_dot_api__pb2.RenewLeasesRequest.SerializeToString,
             kubemu_dot_v1_dot_api__pb2.BatchResponse.FromString,
             options,
             channel_credentials,

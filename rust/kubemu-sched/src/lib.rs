@@ -13,6 +13,7 @@
 //!
 //! No Python here: `kubemu-py` binds it.
 
+pub mod affinity_index;
 pub mod cache;
 pub mod engine;
 pub mod framework;

@@ -30,7 +30,9 @@ class Operation(StrEnum):
 
 
 class ObjectReader(Protocol):
-    """Read access to stored objects for plugins (decoded copies)."""
+    """Read access to stored objects for plugins: decoded objects, which may be shared with
+    other readers (the apiserver's are shared within a request and across requests while the
+    stored object is unchanged), so plugins must not modify them."""
 
     def read(self, resource: str, namespace: str, name: str) -> Obj | None: ...
 

@@ -184,7 +184,8 @@ class Kind:
         """:meth:`default` for a write whose status is replaced afterwards (a create, an
         update of the main resource). For a :attr:`template_spec` kind the spec's defaulting
         is memoized by the spec's content (strict msgpack bytes: an exact key) and the spec
-        becomes a fresh object; otherwise, or for a spec msgpack cannot pack strictly, it is
+        becomes a fresh object, unless defaulting leaves it as it is (a spec written back as
+        read: an update's); otherwise, or for a spec msgpack cannot pack strictly, it is
         :meth:`default`."""
         spec = obj.get("spec")
         if not self.template_spec or self.defaulter is None or type(spec) is not dict:
@@ -197,7 +198,8 @@ class Kind:
             return
         found = _DEFAULTED_SPECS.get(key)
         if found is not None:
-            obj["spec"] = msgpack.unpackb(found, raw=False)
+            if found != key[2]:  # else defaulting changes nothing: the spec stays as it is
+                obj["spec"] = msgpack.unpackb(found, raw=False)
             return
         self.default(obj)
         spec = obj.get("spec")

@@ -81,8 +81,29 @@ def default_pod(pod: Obj) -> None:
 
 
 def compute_qos_class(pod: Mapping[str, Any]) -> str:
-    """``GetPodQOS``: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits."""
+    """``GetPodQOS``: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits
+    (memoized by the containers' resources when all have the common shape)."""
     spec = as_map(pod.get("spec"))
+    keys: list[tuple[Any, ...]] = []
+    for key in ("containers", "initContainers"):
+        for _, c in dicts(spec.get(key)):
+            resources = resources_key(c.get("resources"))
+            if resources is None:
+                return _qos_class(spec)
+            keys.append(resources)
+    return _cached_qos_class(tuple(keys))
+
+
+@lru_cache(maxsize=4096)
+def _cached_qos_class(keys: tuple[tuple[Any, ...], ...]) -> str:
+    """:func:`_qos_class` of a spec whose containers' resources have these
+    :func:`resources_key` keys (in order, init containers after the others: the class does
+    not depend on which list a container is in)."""
+    containers = [{"resources": {name: dict(items) for name, items in key}} for key in keys]
+    return _qos_class({"containers": containers})
+
+
+def _qos_class(spec: Mapping[str, Any]) -> str:
     requests: dict[str, int] = {}  # nanos
     limits: dict[str, int] = {}
     guaranteed = True
@@ -226,6 +247,32 @@ def _diff(old: Any, new: Any, path: str, out: list[str]) -> None:
 
 
 def _validate_pod_update(new: Obj, old: Obj) -> list[FieldError]:
+    spec = new.get("spec")
+    if type(spec) is dict and spec == old.get("spec"):
+        # The spec did not change (a metadata or status write): the update checks are then
+        # those of the new spec alone, memoized by its content as _validate_pod's.
+        try:
+            key = msgpack.packb(spec, use_bin_type=True)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        else:
+            return list(_validate_unchanged_pod_spec_bytes(key))
+    return _validate_pod_spec_update(new, old)
+
+
+@lru_cache(maxsize=1024)
+def _validate_unchanged_pod_spec_bytes(spec: bytes) -> tuple[FieldError, ...]:
+    """:func:`_validate_pod_spec_update` of an update that keeps the spec given as msgpack
+    bytes: the old spec equals the new one, so every check compares the new spec with
+    itself (the same object: equal as the two were, NaN included), and the outcome depends
+    on the spec alone."""
+    same = msgpack.unpackb(spec, raw=False)
+    return tuple(_validate_pod_spec_update({"spec": same}, {"spec": same}))
+
+
+def _validate_pod_spec_update(new: Obj, old: Obj) -> list[FieldError]:
+    """``ValidatePodUpdate``'s spec part: the new spec's validation and what an update may
+    change (reads only the two objects' ``spec``)."""
     errs = _validate_pod(new)
     spec, old_spec = as_map(new.get("spec")), as_map(old.get("spec"))
     for key in ("containers", "initContainers"):
