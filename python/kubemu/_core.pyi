@@ -4,7 +4,7 @@ Hand-written, kept in step with the module by ``tests/test_core_stub.py``.
 Semantics are etcd v3's; see ``kubemu.store`` for the Pythonic face.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from os import PathLike
 from typing import Any, Final, Literal, final
 
@@ -43,8 +43,10 @@ __all__ = [
     "TooManyOpsError",
     "TxnResponse",
     "WatchResponse",
+    "WatchRouter",
     "WatchStream",
     "__version__",
+    "pack_many",
     "snapshot_restore",
     "unpack_many",
 ]
@@ -302,6 +304,70 @@ class WatchStream:
     @property
     def closed(self) -> bool: ...
 
+@final
+class WatchRouter:
+    """A store watch on ``prefix`` (with previous values) routed to apiserver watch streams in
+    Rust (kubemu-objects' ``route``): per store event the object's namespace, labels and
+    selectable fields are read once from its bytes and every candidate stream's filter applied
+    to its new and previous state (ADDED/MODIFIED/DELETED as kube-apiserver's watch cache).
+    ``fileno()`` turns readable when ``poll`` may have something (for ``add_reader``)."""
+
+    def __new__(
+        cls,
+        store: Store,
+        prefix: bytes,
+        start_revision: int,
+        fields: Sequence[tuple[str, Sequence[str | int], Literal["get", "or_empty", "is_true"]]],
+        decode: Callable[[bytes], tuple[Any, Any, dict[str, Any]]],
+        *,
+        buffer_size: int = 10000,
+        max_pending_events: int = 65536,
+    ) -> WatchRouter:
+        """``fields``: (selector name, path, rule) per selectable field (as ``FieldPaths``);
+        ``decode(data)`` gives ``(namespace, labels, fields)`` of a document those rules cannot
+        read; ``buffer_size``: events kept for late-joining streams. From a compacted
+        ``start_revision`` the watch ends at once (``compacted``); a bad rule, an empty prefix
+        or a ``start_revision`` below 1 raise ValueError."""
+    def __len__(self) -> int: ...
+    def add(
+        self,
+        stream_id: int,
+        after_revision: int,
+        *,
+        namespace: str = ...,
+        fields: Sequence[tuple[str, str, bool]] = ...,
+        node_names: Collection[str] | None = None,
+        labels: Sequence[tuple[str, str, Sequence[str]]] = ...,
+        labels_nothing: bool = False,
+    ) -> list[tuple[str, int, bytes]]:
+        """Adds (or replaces) a stream that has seen every event up to ``after_revision``, with
+        its filter: ``namespace`` ("" any), field terms (field, value, equal) in selector order,
+        ``node_names``, label requirements (key, operator, values). Returns the buffered events
+        after ``after_revision`` that it gets first."""
+    def remove(self, stream_id: int) -> bool: ...
+    def poll(
+        self, max_responses: int = 1024
+    ) -> list[tuple[int, list[tuple[str, int, bytes]]]] | None:
+        """Routes what the store watch has now, without waiting: None if nothing, else per
+        stream that gets events its ``(type, revision, bytes)`` items in revision order. An
+        error of ``decode`` is raised."""
+    def fileno(self) -> int: ...
+    def request_progress(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def floor(self) -> int:
+        """Every event after this revision is buffered or still to come."""
+    @property
+    def dispatched(self) -> int: ...
+    @property
+    def progress_revision(self) -> int: ...
+    @property
+    def ended(self) -> bool:
+        """The store watch was canceled or closed: ``poll`` gives nothing more."""
+    @property
+    def compacted(self) -> tuple[int, int] | None:
+        """(requested revision, compact revision) if the watch was canceled as compacted."""
+
 @disjoint_base
 class Store:
     """The MVCC watchable store. ``data_dir=None`` keeps everything in memory."""
@@ -335,6 +401,14 @@ class Store:
     ) -> PutResponse: ...
     def put_many(self, items: Sequence[tuple[bytes, bytes]], *, lease: int = 0) -> int:
         """One revision per pair, one crossing and one group commit; returns the last revision."""
+    def create_many(
+        self, items: Sequence[tuple[bytes, bytes]], *, chunk: int = 64
+    ) -> list[int | None]:
+        """Create-if-absent per pair: the revision it was created at, or None when the key
+        existed (in the store or earlier in ``items``). ``chunk`` pairs at a time, each as one
+        txn of nested ``if mod(key) == 0 then put`` txns (one revision per chunk that created
+        anything; that txn's errors: empty key, request too large, NOSPACE), one crossing and
+        one group commit for all; an error leaves the chunks before it committed."""
     def range(
         self,
         key: bytes,
@@ -512,8 +586,9 @@ class FieldPaths:
 @final
 class Stamper:
     """Stored documents of one batch create stamped from learnt variants (requests that differ
-    only in ``metadata.name``): see kubemu-objects' ``stamp`` module. Malformed msgpack raises
-    ValueError."""
+    only in per-object values: ``metadata.name``, label values, owner reference names): see
+    kubemu-objects' ``stamp`` module. Malformed msgpack raises ValueError (``stamp_run`` takes
+    it as a miss)."""
 
     def __new__(
         cls, name_rule: Literal["dns1123-subdomain"] = "dns1123-subdomain", max_variants: int = 4096
@@ -525,6 +600,21 @@ class Stamper:
     def stamp(self, request: bytes, uid: str, timestamp: str) -> tuple[str, bytes] | None:
         """``(name, stored document)`` for ``request``, or None when its variant is unknown or
         its name not certainly valid under the rule."""
+    def stamp_run(
+        self, requests: list[bytes | None], start: int, timestamp: str, key_prefix: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        """``(key_prefix + name, stored document)`` for ``requests[start]``, ``requests[start +
+        1]``, ... up to the first one not stamped (None, not bytes, an unknown variant, a name
+        not certainly valid, malformed msgpack: the slow path judges it), each with a fresh
+        random version 4 uid and creationTimestamp ``timestamp``. OSError if the OS's random
+        source cannot be read."""
+
+def pack_many(objs: Iterable[object]) -> list[bytes | None]:
+    """Per object ``msgpack.packb(obj, use_bin_type=True)`` (the same bytes) for the exact dicts
+    it packs; None for anything else (not an exact dict; a value of another type than exact
+    None, bool, int, float, str, bytes, list, dict; an int beyond 64 bits; a str that is not
+    valid UTF-8; nesting over 511 levels): pack those with msgpack. A dict or list met again
+    in one call (the same object, e.g. a spec shared by template copies) is packed once."""
 
 def unpack_many(docs: Sequence[bytes]) -> list[Any]:
     """``[msgpack.unpackb(d, raw=False) for d in docs]``, with equal short strs shared between

@@ -40,6 +40,13 @@ class CountingStamper:
             self.hits.append(1)
         return out
 
+    def stamp_run(
+        self, requests: list[bytes | None], start: int, timestamp: str, key_prefix: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        out = self.inner.stamp_run(requests, start, timestamp, key_prefix)
+        self.hits.extend(1 for _ in out)
+        return out
+
     def learn(self, request: bytes, stored: bytes, uid: str, timestamp: str) -> bool:
         return self.inner.learn(request, stored, uid, timestamp)
 
@@ -49,7 +56,12 @@ def _server() -> APIServer:
 
 
 async def _run(
-    objs: list[Obj | bytes], *, stamping: bool, monkeypatch: pytest.MonkeyPatch, hits: list[int]
+    objs: list[Obj | bytes],
+    *,
+    stamping: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    hits: list[int],
+    ns: str = "",
 ) -> tuple[APIServer, BatchResult]:
     from kubemu.apiserver.request import SYSTEM_ADMIN
 
@@ -65,7 +77,7 @@ async def _run(
     server = _server()
     await server.create("namespaces", "", namespace("other"), user=SYSTEM_ADMIN)
     result = await server.create_many(
-        "pods", "", [copy.deepcopy(o) for o in objs], user=SYSTEM_ADMIN
+        "pods", ns, [copy.deepcopy(o) for o in objs], user=SYSTEM_ADMIN
     )
     return server, result
 
@@ -85,12 +97,13 @@ def _unrandom(message: str) -> str:
     return re.sub(r"gen-[a-z0-9]{5}", "gen-?????", message)
 
 
-async def _compare(objs: list[Obj | bytes], monkeypatch: pytest.MonkeyPatch) -> int:
-    """Runs ``objs`` through create_many with and without stamping; asserts identical
-    outcomes; returns the number of stamped objects."""
+async def _compare(objs: list[Obj | bytes], monkeypatch: pytest.MonkeyPatch, ns: str = "") -> int:
+    """Runs ``objs`` through create_many (in ``ns``: "" lets each object name its own)
+    with and without stamping; asserts identical outcomes; returns the number of stamped
+    objects."""
     hits: list[int] = []
-    fast_server, fast = await _run(objs, stamping=True, monkeypatch=monkeypatch, hits=hits)
-    slow_server, slow = await _run(objs, stamping=False, monkeypatch=monkeypatch, hits=[])
+    fast_server, fast = await _run(objs, stamping=True, monkeypatch=monkeypatch, hits=hits, ns=ns)
+    slow_server, slow = await _run(objs, stamping=False, monkeypatch=monkeypatch, hits=[], ns=ns)
     kind = fast_server.kind("pods")
     for i in range(len(objs)):
         f_err, s_err = fast.errors[i], slow.errors[i]
@@ -144,6 +157,65 @@ async def test_stamped_batch_matches_the_slow_path(monkeypatch: pytest.MonkeyPat
     assert stamped >= 35  # all but the first of each variant (and the odd ones)
 
 
+async def test_stamped_runs_in_one_namespace_match_the_slow_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the batch's namespace given, consecutive requests of known variants are stamped
+    in runs; misses (new variants, bad names, a key given twice, other input types) break a
+    run and take the slow path, and the outcomes stay exactly the slow path's."""
+    objs: list[Obj | bytes] = []
+    for i in range(60):
+        p = pod(f"p-{i}")
+        p["metadata"]["labels"]["i"] = str(i % 7)  # per-object label values
+        if i % 5 == 0:  # another variant: a label key more
+            p["metadata"]["labels"]["extra"] = "x"
+        p["metadata"]["ownerReferences"] = [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs-{i % 3}", "uid": "u1"}
+        ]
+        objs.append(p)
+        if i % 11 == 5:
+            objs.append(msgpack.packb(pod(f"b-{i}"), use_bin_type=True))
+    objs.insert(30, pod("Bad_Name"))
+    objs.insert(40, pod("p-3"))  # the same key as an earlier (stamped) object: AlreadyExists
+    objs.insert(45, pod("elsewhere", "other"))  # not the batch's namespace: BadRequest
+    stamped = await _compare(objs, monkeypatch, ns="default")
+    assert stamped >= 45
+
+
+async def test_stamped_objects_get_fresh_v4_uids_and_the_stored_bytes() -> None:
+    from kubemu.apiserver.request import SYSTEM_ADMIN
+
+    server = _server()
+    result = await server.create_many(
+        "pods", "default", [pod(f"p-{i}") for i in range(50)], user=SYSTEM_ADMIN
+    )
+    assert result.ok
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    # Stamped items are handed out as the stored bytes until the objects are read.
+    kind = server.kind("pods")
+    raw = [result.stored(i) for i in range(50)]
+    assert raw[0] is None and all(r is not None for r in raw[1:])  # the first learnt the variant
+    for i, r in enumerate(raw[1:], 1):
+        assert r is not None
+        got = server.storage.get(kind.key("default", f"p-{i}"))
+        assert got is not None and (got.value, got.revision) == r
+    uids = [o["metadata"]["uid"] for o in result.objects if o is not None]
+    assert len(set(uids)) == 50 and all(v4.fullmatch(u) for u in uids)
+    assert all(result.stored(i) is None for i in range(50))  # decoded now
+    for i, o in enumerate(result.objects):
+        assert o is not None
+        got = server.storage.get(kind.key("default", f"p-{i}"))
+        assert got is not None
+        assert o == {
+            **msgpack.unpackb(got.value),
+            "metadata": {
+                **msgpack.unpackb(got.value)["metadata"],
+                "resourceVersion": str(got.revision),
+            },
+        }
+    await server.close()
+
+
 async def test_dict_and_bytes_learn_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """A dict is not checked for nesting depth, bytes are: a deep object learnt from a dict
     must not let the same bytes skip the BadRequest."""
@@ -167,6 +239,13 @@ _names = st.one_of(
     ),
     st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,40}[a-z0-9])?", fullmatch=True),
 )
+
+
+_label_values = st.one_of(
+    st.sampled_from(["web", "db", "", "-bad", "bad-", "a b", "é", "x" * 63, "x" * 64, "A_b.C"]),
+    st.from_regex(r"[a-z0-9]([a-z0-9._-]{0,10}[a-z0-9])?", fullmatch=True),
+)
+_owner_names = st.sampled_from(["rs-1", "rs-2", "", "Any Name/é", "x" * 300])
 
 
 @st.composite
@@ -213,18 +292,33 @@ def _batches(draw: st.DrawFn) -> list[Obj | bytes]:
     out: list[Obj | bytes] = []
     for _ in range(draw(st.integers(1, 25))):
         p = copy.deepcopy(draw(st.sampled_from(bases)))
-        if "name" in p["metadata"]:
-            p["metadata"]["name"] = draw(_names)
+        meta = p["metadata"]
+        if "name" in meta:
+            meta["name"] = draw(_names)
+        # Per-object label values and owner names (stamped when valid, else the slow path).
+        if meta.get("labels") and draw(st.booleans()):
+            key = next(iter(meta["labels"]))
+            meta["labels"][key] = draw(_label_values)
+        if draw(st.booleans()):
+            meta["ownerReferences"] = [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": draw(_owner_names),
+                    "uid": "0b7a1c6e-1a43-4a7e-9f4e-6f2b1f0c8d11",
+                    "controller": True,
+                }
+            ]
         as_bytes = draw(st.sampled_from([False, False, True]))
         out.append(msgpack.packb(p, use_bin_type=True) if as_bytes else p)
     return out
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_batches())
-def test_stamping_never_changes_an_outcome(objs: list[Obj | bytes]) -> None:
+@given(_batches(), st.sampled_from(["", "default"]))
+def test_stamping_never_changes_an_outcome(objs: list[Obj | bytes], ns: str) -> None:
     with pytest.MonkeyPatch.context() as mp:
-        stamped = asyncio.run(_compare(objs, mp))
+        stamped = asyncio.run(_compare(objs, mp, ns))
     event("some objects stamped" if stamped else "nothing stamped")
 
 
@@ -242,3 +336,24 @@ def test_stamper_rejects_garbage_without_crashing() -> None:
             pass
     with pytest.raises(ValueError):
         Stamper("no-such-rule")
+
+
+async def test_malformed_bytes_in_a_batch_are_bad_requests() -> None:
+    """A request the stamper cannot read ends a run and takes the slow path: its own
+    BadRequest, the others created."""
+    from kubemu.apiserver.request import SYSTEM_ADMIN
+
+    server = _server()
+    good = [msgpack.packb(pod(f"p-{i}"), use_bin_type=True) for i in range(4)]
+    objs: list[Obj | bytes] = [good[0], good[1], good[1][:-3], b"\xc1", good[2], good[3]]
+    result = await server.create_many("pods", "default", objs, user=SYSTEM_ADMIN)
+    assert [e.code if e else None for e in result.errors] == [None, None, 400, 400, None, None]
+    assert [o["metadata"]["name"] if o else None for o in result.objects] == [
+        "p-0",
+        "p-1",
+        None,
+        None,
+        "p-2",
+        "p-3",
+    ]
+    await server.close()

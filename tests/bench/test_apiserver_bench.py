@@ -19,7 +19,16 @@ def test_main_quick_prints_json_lines(
     captured = capsys.readouterr()
     docs = [json.loads(line) for line in captured.out.splitlines()]
     names = {d["bench"] for d in docs}
-    for suffix in ("create_many", "bind_many", "get_c1", "update_c8", "watch", "list_raw"):
+    suffixes = (
+        "create_many",
+        "bind_many",
+        "get_c1",
+        "update_c8",
+        "watch",
+        "list_raw",
+        "renew_leases",
+    )
+    for suffix in suffixes:
         assert f"{modes}_{suffix}" in names
     assert all(d["median"] > 0 for d in docs)
     assert "p99_ms" in next(d for d in docs if d["bench"] == f"{modes}_create_c1")

@@ -56,6 +56,10 @@ async def _ops(server: APIServer) -> None:
     await wl.top_up_pods(server, 2_000)
     listed = await client.list("pods", wl.NAMESPACE)
     assert len(listed.items) >= 2_000
+    r = await wl.op_renew_leases(client, 1_200, rounds=2)
+    assert r["failed"] == 0 and r["rate"] > 0
+    lease = await client.get("leases", wl.LEASE_NAMESPACE, wl.node_name(1_100))
+    assert lease["spec"]["renewTime"] and lease["spec"]["holderIdentity"] == wl.node_name(1_100)
     await server.close()
 
 

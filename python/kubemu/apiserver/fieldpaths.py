@@ -56,18 +56,22 @@ _KIND_RULES: Final = {("", "Pod"): _POD}
 class StateReader:
     """Reads (namespace, labels, fields) of one kind's stored objects."""
 
-    __slots__ = ("_names", "_paths", "kind")
+    __slots__ = ("_names", "_paths", "kind", "rules")
 
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
         self._paths: FieldPaths | None = None
         self._names: tuple[str, ...] = ()
+        self.rules: tuple[tuple[str, tuple[str | int, ...], FieldRule], ...] = ()
+        """(field name, path, rule) per selectable field when :attr:`supported` (the Rust
+        watch router reads states with them)."""
         rules = list(_META if kind.namespaced else _META[:1])
         if kind.field_getter is not None:
             extra = _KIND_RULES.get((kind.group, kind.kind))
             if extra is None or {name for name, _, _ in extra} != set(kind.selectable_fields):
                 return
             rules.extend(extra)
+        self.rules = tuple(rules)
         self._names = tuple(name for name, _, _ in rules)
         self._paths = FieldPaths(
             [("metadata", "labels"), ("metadata", "namespace"), *(path for _, path, _ in rules)],

@@ -50,18 +50,24 @@ from kubemu.apiserver.grpc_messages import (
     watch_batch,
 )
 from kubemu.apiserver.grpc_wire import (
+    LEN,
     TYPE_HEADERS,
+    VARINT,
     array_header,
     event_parts,
+    field_tag,
     pack_events,
     pack_items,
+    rv_of,
+    varint,
 )
-from kubemu.client.interface import PatchType, binding_object
+from kubemu.client.interface import BatchResult, PatchType, binding_object
 from kubemu.objects.errors import StatusError
 
 __all__ = [
     "ENVELOPE_MARGIN",
     "GrpcServer",
+    "create_many_response",
     "delete_options",
     "list_options",
     "pack_events",
@@ -95,6 +101,63 @@ def _token(context: Any) -> str | None:
                 return token.strip()
             return None
     return None
+
+
+_ITEM = field_tag(api_pb2.BatchResponse.ITEMS_FIELD_NUMBER, LEN)
+_ITEM_OBJECT = field_tag(api_pb2.BatchItem.OBJECT_FIELD_NUMBER, LEN)
+_ITEM_STATUS = field_tag(api_pb2.BatchItem.STATUS_FIELD_NUMBER, LEN)
+_RAW_DATA = field_tag(api_pb2.RawObject.DATA_FIELD_NUMBER, LEN)
+_RAW_RV = field_tag(api_pb2.RawObject.RESOURCE_VERSION_FIELD_NUMBER, VARINT)
+
+
+_SMALL_VARINTS = tuple(bytes((n,)) for n in range(0x80))
+
+
+def _varint(n: int) -> bytes:
+    """:func:`~kubemu.apiserver.grpc_wire.varint` with the short forms written directly (the
+    sizes and revisions of a batch response: four per object)."""
+    if n < 0x80:
+        return _SMALL_VARINTS[n]
+    if n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    if n < 0x200000:
+        return bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
+    return varint(n)
+
+
+def create_many_response(result: BatchResult) -> Serialized:
+    """The ``BatchResponse`` of a core ``create_many``, serialized by concatenation: created
+    objects go out as their stored bytes (:meth:`BatchResult.stored`, never decoded here, their
+    resourceVersion in the ``RawObject``'s field as for GET and LIST); the others as
+    :func:`batch_response` sends them."""
+    parts: list[bytes] = []
+    extend = parts.extend
+    stored, decoded = result.stored, result.decoded
+    for i, err in enumerate(result.errors):
+        if err is not None:
+            status = pack(err.to_status())
+            n = len(status)
+            extend((_ITEM, _varint(1 + len(_varint(n)) + n), _ITEM_STATUS, _varint(n), status))
+            continue
+        held = stored(i)
+        if held is None and (obj := decoded(i)) is not None:
+            held = (pack(obj), rv_of(obj))
+        if held is None:
+            extend((_ITEM, b"\x00"))
+            continue
+        data, rv = held
+        if rv < 0 or not data:  # not what this server stores: protobuf's own encoding
+            raw = api_pb2.RawObject(data=data, resource_version=rv).SerializeToString()
+            extend((_ITEM, _varint(1 + len(_varint(len(raw))) + len(raw)), _ITEM_OBJECT))
+            extend((_varint(len(raw)), raw))
+            continue
+        n = len(data)
+        size_n, rv_v = _varint(n), (_RAW_RV + _varint(rv) if rv else b"")
+        raw_len = 1 + len(size_n) + n + len(rv_v)
+        raw_len_v = _varint(raw_len)
+        extend((_ITEM, _varint(1 + len(raw_len_v) + raw_len), _ITEM_OBJECT, raw_len_v))
+        extend((_RAW_DATA, size_n, data, rv_v))
+    return Serialized(b"".join(parts))
 
 
 class GrpcServer:
@@ -420,10 +483,12 @@ class GrpcServer:
         await self.apiserver.bind(r.namespace, r.name, binding, user=user)
         return api_pb2.BindResponse()
 
-    async def _create_many(self, r: api_pb2.CreateManyRequest, user: Any) -> Message:
+    async def _create_many(self, r: api_pb2.CreateManyRequest, user: Any) -> Message | Serialized:
         objs = list(r.objects)
         result = await self.apiserver.create_many(r.resource, r.namespace, objs, user=user)
-        return batch_response(result)
+        if not isinstance(result, BatchResult):
+            return batch_response(result)
+        return create_many_response(result)
 
     async def _bind_many(self, r: api_pb2.BindManyRequest, user: Any) -> Message:
         bindings = [(b.namespace, b.name, b.node_name) for b in r.bindings]

@@ -29,6 +29,9 @@ and a human summary goes to stderr. Benchmarks, per mode:
   labels, annotations, owner reference, two containers with requests/limits, ports, env,
   probes, tolerations, node selector);
 * ``{mode}_bind_many``: bindings/s through ``bind_many`` in batches of 1,000 of those pods;
+* ``{mode}_renew_leases``: renewals/s of 10,000 node Leases (kube-node-lease) through
+  ``renew_leases`` in batches of 1,000, three rounds (the heartbeats of 10,000 hollow nodes:
+  upstream renews every 10 s, ~1,000/s);
 * ``{mode}_watch`` / ``{mode}_watch_raw``: events/s delivered to 1,000 watchers with ``fieldSelector
   spec.nodeName=node-i`` plus one ``node_names`` watcher over the same 1,000 nodes, while
   pre-encoded bound pods are written straight into the store in batches of 1,000 (so the
@@ -77,6 +80,7 @@ from kubemu.bench.apiserver_workload import (
     new_server,
     op_bind_many,
     op_create_many,
+    op_renew_leases,
     op_single,
     open_watchers,
     run_event_loop,
@@ -105,6 +109,9 @@ async def run_inprocess(sizes: Sizes, record: Record) -> None:
             r = await op_single(client, verb, c, sizes.seconds, f"{verb}{c}", sizes.create_many)
             lat = {"p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
             record(f"{mode}_{verb}_c{c}", "requests/s", r["rate"], lat)
+    if "leases" in only:
+        r = await op_renew_leases(client, sizes.leases)
+        record(f"{mode}_renew_leases", "renewals/s", r["rate"], None)
     if "watch" in only:
         await _inprocess_watch(server, client, sizes, record)
     if "list" in only:

@@ -28,6 +28,7 @@ from kubemu.bench.apiserver_workload import (
     new_server,
     op_bind_many,
     op_create_many,
+    op_renew_leases,
     op_single,
     open_watchers,
     top_up_pods,
@@ -52,6 +53,8 @@ async def worker(spec: Obj) -> Obj:
             return await op_create_many(client, spec["count"], spec["start"])
         if op == "bind_many":
             return await op_bind_many(client, spec["count"], spec["nodes"])
+        if op == "leases":
+            return await op_renew_leases(client, spec["count"])
         if op == "list":
             return await grpc_list(client, spec["target"])
         if op == "watch":
@@ -160,6 +163,9 @@ async def run_grpc(sizes: Sizes, record: Record) -> None:
                     "nodes": sizes.nodes}  # fmt: skip
             r = await remote(spec)
             record(f"{mode}_bind_many", "bindings/s", r["rate"], None)
+        if "leases" in only:
+            r = await remote({"op": "leases", "target": target, "count": sizes.leases})
+            record(f"{mode}_renew_leases", "renewals/s", r["rate"], None)
         for client in sizes.clients if "single" in only else ():
             for verb in ("create", "get", "update"):
                 for c in sizes.concurrency:

@@ -24,6 +24,7 @@ def params(sizes: Sizes) -> dict[str, Any]:
         "watchers": sizes.nodes + 1,
         "watch_pods": sizes.watch_pods,
         "list_pods": sizes.list_pods,
+        "leases": sizes.leases,
         "watch_queue": WATCH_QUEUE,
         "multiplex": sizes.multiplex,
         "tune_gc": sizes.tune_gc,

@@ -19,7 +19,7 @@ Obj = dict[str, Any]
 
 NAMESPACE = "bench"
 BATCH = 1_000
-BENCHES = ("create_many", "bind_many", "single", "watch", "list")
+BENCHES = ("create_many", "bind_many", "single", "watch", "list", "leases")
 """Benchmark groups (``--only``): single = create/get/update at each concurrency."""
 CLIENTS = ("python", "lean")
 """Clients of the gRPC single-object benchmarks (``--clients``)."""
@@ -40,6 +40,8 @@ class Sizes:
     nodes: int = 1_000
     watch_pods: int = 50_000
     list_pods: int = 100_000
+    leases: int = 10_000
+    """Node Leases renewed by the ``leases`` benchmark (one per hollow node)."""
     only: frozenset[str] = frozenset(BENCHES)
     """The benchmarks to run (``--only``): a subset of :data:`BENCHES`."""
     multiplex: bool = True
@@ -61,6 +63,7 @@ class Sizes:
             nodes=20,
             watch_pods=1_000,
             list_pods=3_000,
+            leases=200,
         )
 
 
@@ -204,6 +207,34 @@ async def op_bind_many(client: Client, count: int, nodes: int) -> Obj:
         failed += sum(e is not None for e in result.errors)
     elapsed = time.perf_counter() - t0
     return {"rate": count / elapsed, "failed": failed}
+
+
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+async def op_renew_leases(client: Client, count: int, rounds: int = 3) -> Obj:
+    """Creates ``count`` node Leases (once), then renews all of them ``rounds`` times with
+    ``renew_leases`` in batches of :data:`BATCH`; the rate is renewals per second."""
+    refs = [(LEASE_NAMESPACE, node_name(i)) for i in range(count)]
+    leases = [
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"holderIdentity": name, "leaseDurationSeconds": 40},
+        }
+        for ns, name in refs
+    ]
+    for i in range(0, count, BATCH):
+        await client.create_many("leases", LEASE_NAMESPACE, leases[i : i + BATCH])
+    failed = 0
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for i in range(0, count, BATCH):
+            result = await client.renew_leases(refs[i : i + BATCH])
+            failed += sum(e is not None for e in result.errors)
+    elapsed = time.perf_counter() - t0
+    return {"rate": rounds * count / elapsed, "failed": failed}
 
 
 async def open_watchers(client: Client, nodes: int, resource_version: str) -> list[Any]:

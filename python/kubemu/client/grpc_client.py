@@ -16,8 +16,9 @@ from typing import Any
 import grpc  # type: ignore[import-untyped]
 from google.protobuf.message import Message
 
+from kubemu._core import pack_many
 from kubemu.api import DEFAULT_GRPC_PORT, SERVICE, WATCH_STARTED, api_pb2
-from kubemu.apiserver.codec import decode_trusted, encode
+from kubemu.apiserver.codec import decode_all, decode_trusted, encode
 from kubemu.apiserver.grpc_wire import split_events, unpack_events, unpack_items
 from kubemu.client.grpc_list import PackedList, parse_list_response
 from kubemu.client.grpc_mux import MUX_BATCH_BYTES, MUX_MAX_REQUEST, MUX_METHODS, CallMux
@@ -95,15 +96,25 @@ def _delete_options(o: DeleteOptions | None) -> api_pb2.DeleteOptions:
 
 
 def _batch(r: api_pb2.BatchResponse) -> BatchResult:
-    result = BatchResult()
-    for item in r.items:
+    """Per item the error or the object; objects are decoded when the result's ``objects``
+    are first read (a caller that reads only the errors does not pay for them)."""
+    objects: builtins.list[Obj | None] = []
+    errors: builtins.list[StatusError | None] = []
+    stored: dict[int, tuple[bytes, int]] = {}
+    for i, item in enumerate(r.items):
         if item.status:
-            result.objects.append(None)
-            result.errors.append(StatusError.from_status(decode_trusted(item.status)))
-        else:
-            result.objects.append(_decode(item.object) if item.HasField("object") else None)
-            result.errors.append(None)
-    return result
+            objects.append(None)
+            errors.append(StatusError.from_status(decode_trusted(item.status)))
+            continue
+        errors.append(None)
+        objects.append(None)
+        if item.HasField("object"):
+            raw = item.object
+            if raw.resource_version:
+                stored[i] = (raw.data, raw.resource_version)
+            else:
+                objects[i] = _decode(raw)
+    return BatchResult.stored_objects(objects, errors, stored, decode_all)
 
 
 class GrpcClient:
@@ -322,9 +333,11 @@ class GrpcClient:
         await self._call("Bind", request, api_pb2.BindResponse.FromString)
 
     async def create_many(self, resource: str, namespace: str, objs: Sequence[Obj]) -> BatchResult:
-        request = api_pb2.CreateManyRequest(
-            resource=resource, namespace=namespace, objects=[encode(o) for o in objs]
-        )
+        # The dicts pack_many packs in one call (msgpack's bytes), the others one by one.
+        packed = [
+            p if p is not None else encode(o) for o, p in zip(objs, pack_many(objs), strict=True)
+        ]
+        request = api_pb2.CreateManyRequest(resource=resource, namespace=namespace, objects=packed)
         return _batch(await self._call("CreateMany", request, api_pb2.BatchResponse.FromString))
 
     async def bind_many(self, bindings: Sequence[tuple[str, str, str]]) -> BatchResult:

@@ -15,12 +15,13 @@ by group (``pods``, ``deployments``, ``deployments.apps``, ``leases.coordination
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from kubemu.objects.errors import StatusError
+from kubemu.objects.meta import set_resource_version
 
 __all__ = [
     "BatchResult",
@@ -185,16 +186,85 @@ def raw_item(event: WatchEvent) -> RawWatchItem:
     return (event.type.value, rv, encode(obj))
 
 
-@dataclass
 class BatchResult:
-    """Per-item outcome of a batch call: the stored object or the error, in request order."""
+    """Per-item outcome of a batch call: the stored object or the error, in request order.
 
-    objects: list[Obj | None] = field(default_factory=list)
-    errors: list[StatusError | None] = field(default_factory=list)
+    Objects may arrive as stored bytes (:meth:`stored_objects`): they are decoded, all in one
+    call, the first time :attr:`objects` is read, so a caller that reads only the errors does
+    not pay for them. Either way :attr:`objects` is what one ``create`` per object returns."""
+
+    __slots__ = ("_decode", "_objects", "_stored", "errors")
+
+    def __init__(
+        self,
+        objects: list[Obj | None] | None = None,
+        errors: list[StatusError | None] | None = None,
+    ) -> None:
+        self._objects: list[Obj | None] = [] if objects is None else objects
+        self.errors: list[StatusError | None] = [] if errors is None else errors
+        self._stored: dict[int, tuple[bytes, int]] = {}
+        self._decode: Callable[[list[bytes]], list[Obj]] | None = None
+
+    @classmethod
+    def stored_objects(
+        cls,
+        objects: list[Obj | None],
+        errors: list[StatusError | None],
+        stored: dict[int, tuple[bytes, int]],
+        decode_all: Callable[[list[bytes]], list[Obj]],
+    ) -> BatchResult:
+        """A result whose items at the indexes of ``stored`` are ``(stored bytes,
+        resourceVersion)``: ``objects[i]`` is ``decode_all`` of the bytes (a fresh dict) with
+        ``metadata.resourceVersion`` set, made when :attr:`objects` is first read."""
+        result = cls(objects, errors)
+        result._stored = stored
+        result._decode = decode_all
+        return result
+
+    @property
+    def objects(self) -> list[Obj | None]:
+        if self._stored:
+            self._decode_stored()
+        return self._objects
+
+    @objects.setter
+    def objects(self, value: list[Obj | None]) -> None:
+        self._objects = value
+        self._stored = {}
+
+    def stored(self, index: int) -> tuple[bytes, int] | None:
+        """Item ``index`` as ``(stored bytes, resourceVersion)`` while it is not decoded
+        (for transports that send the bytes on), else None."""
+        return self._stored.get(index)
+
+    def decoded(self, index: int) -> Obj | None:
+        """Item ``index`` if it is held as an object, None if it is an error or held as stored
+        bytes (:meth:`stored`); nothing is decoded."""
+        return None if index in self._stored else self._objects[index]
+
+    def _decode_stored(self) -> None:
+        stored = self._stored
+        assert self._decode is not None
+        decoded = self._decode([data for data, _ in stored.values()])
+        self._stored = {}
+        objects = self._objects
+        for (i, (_, rv)), obj in zip(stored.items(), decoded, strict=True):
+            set_resource_version(obj, rv)
+            objects[i] = obj
 
     @property
     def ok(self) -> bool:
         return all(e is None for e in self.errors)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BatchResult):
+            return NotImplemented
+        return (self.objects, self.errors) == (other.objects, other.errors)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"BatchResult(objects={self.objects!r}, errors={self.errors!r})"
 
 
 @runtime_checkable

@@ -2,21 +2,30 @@
 //!
 //! The apiserver creates the first object of each *variant* the slow way and
 //! shows the [`Stamper`] the request and the stored document it made
-//! ([`Stamper::learn`]). A variant is the request's bytes with
-//! `metadata.name`'s value cut out: two requests of one variant differ in
-//! their name only. For a later request of a known variant,
+//! ([`Stamper::learn`]). A variant is the request's bytes with its
+//! per-object values cut out: `metadata.name`, the values of
+//! `metadata.labels` (a map with distinct str keys) and the `name` of each
+//! `metadata.ownerReferences` item. Two requests of one variant differ in
+//! those values only. For a later request of a known variant,
 //! [`Stamper::stamp`] writes the stored document of the learnt one with the
-//! new `metadata.name`, `metadata.uid` and `metadata.creationTimestamp` —
-//! the only places the create path puts per-object values when the name is
-//! valid (the caller's contract: its defaulting, admission and status do not
-//! read the name, and it only learns from requests that succeeded). Anything
-//! else (an unknown variant, a name the [`NameRule`] does not accept as
-//! certainly valid, duplicate keys, malformed msgpack) is a miss: the caller
-//! takes the slow path, which gives the exact outcome, errors included.
+//! request's own values where the learnt request's were, and a new
+//! `metadata.uid` and `metadata.creationTimestamp` — the only places the
+//! create path puts per-object values when they are valid. That is the
+//! caller's contract: its defaulting, admission and status do not read
+//! them, its validation checks each on its own (a name by the
+//! [`NameRule`], a label value by [`is_label_value`], an owner name for
+//! being non-empty: rules the stamper applies itself), it copies them to
+//! the stored document unchanged, and it only learns from requests that
+//! succeeded. Anything else (an unknown variant, a value not certainly
+//! valid, duplicate keys, malformed msgpack) is a miss: the caller takes the
+//! slow path, which gives the exact outcome, errors included.
+
+pub mod uid;
 
 use std::collections::HashMap;
 
 use crate::msgpack::{self, map_header, str_at, write_str, Entries, Result};
+use uid::Uids;
 
 /// Which names [`Stamper::stamp`] accepts without asking the caller. It must
 /// accept only names the caller's own validation accepts.
@@ -78,38 +87,154 @@ fn only_entry(doc: &[u8], pos: usize, key: &[u8]) -> Result<Option<msgpack::Entr
     Ok(found)
 }
 
-/// The range of the str value of `metadata.<field>` in `doc`, if `doc` is a
-/// map holding exactly one `metadata` map with exactly one str `<field>`.
-fn metadata_str(doc: &[u8], fields: &[&[u8]]) -> Result<Option<Vec<(usize, usize)>>> {
-    let Some(meta) = only_entry(doc, 0, b"metadata")? else {
+/// `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`, ≤ 63 bytes: a label value
+/// (`IsValidLabelValue`; the empty value is valid).
+pub fn is_label_value(v: &[u8]) -> bool {
+    let alnum = |b: &u8| b.is_ascii_alphanumeric();
+    v.len() <= 63
+        && match (v.first(), v.last()) {
+            (None, _) => true,
+            (Some(f), Some(l)) => {
+                alnum(f) && alnum(l) && v.iter().all(|b| alnum(b) || b"-_.".contains(b))
+            }
+            _ => false,
+        }
+}
+
+/// Which per-object value of a request a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// `metadata.name`: accepted by the stamper's [`NameRule`].
+    Name,
+    /// A `metadata.labels` value: a valid label value.
+    Label,
+    /// `metadata.ownerReferences[i].name`: not empty.
+    Owner,
+}
+
+/// A per-object str value of a request: where its msgpack value (header
+/// included) is and its text.
+#[derive(Debug, Clone, Copy)]
+struct ReqValue<'a> {
+    start: usize,
+    end: usize,
+    text: &'a [u8],
+    field: Field,
+}
+
+/// The str value at `pos`: `(start, end, text)`, or `None` if not a str.
+fn str_value(doc: &[u8], pos: usize) -> Result<Option<(usize, usize, &[u8])>> {
+    Ok(str_at(doc, pos)?.map(|(s, end)| (pos, end, s)))
+}
+
+/// Where a request's (or stored document's) per-object values are, in
+/// document order, if `doc` is a map with one `metadata` map holding one str
+/// `name`. Label values are per-object when `metadata.labels` is one map
+/// with distinct str keys (its str values; anything else stays part of the
+/// variant), owner names when `metadata.ownerReferences` is one array
+/// (the one str `name` of each map item). Also returns the positions of
+/// the labels map and the owners array, for [`Stamper::learn`].
+struct Values<'a> {
+    values: Vec<ReqValue<'a>>,
+    /// Per label value (in `values` order among labels): its key.
+    label_keys: Vec<&'a [u8]>,
+    /// Per owner name: the index of its item in the array.
+    owner_items: Vec<usize>,
+}
+
+fn request_values(req: &[u8]) -> Result<Option<Values<'_>>> {
+    let Some(meta) = only_entry(req, 0, b"metadata")? else {
         return Ok(None);
     };
-    let mut out = Vec::with_capacity(fields.len());
-    for field in fields {
-        let Some(e) = only_entry(doc, meta.value, field)? else {
-            return Ok(None);
-        };
-        let Some((s, end)) = str_at(doc, e.value)? else {
-            return Ok(None);
-        };
-        out.push((end - s.len(), end));
+    let Some(name) = only_entry(req, meta.value, b"name")? else {
+        return Ok(None);
+    };
+    let Some((start, end, text)) = str_value(req, name.value)? else {
+        return Ok(None);
+    };
+    let mut out = Values {
+        values: vec![ReqValue {
+            start,
+            end,
+            text,
+            field: Field::Name,
+        }],
+        label_keys: Vec::new(),
+        owner_items: Vec::new(),
+    };
+    if let Some(labels) = only_entry(req, meta.value, b"labels")? {
+        if let Some((n, first)) = map_header(req, labels.value)? {
+            let mut found: Vec<(&[u8], ReqValue<'_>)> = Vec::new();
+            let mut distinct_str_keys = true;
+            for entry in Entries::new(req, n, first) {
+                let entry = entry?;
+                let Some((k, _)) = str_at(req, entry.key)? else {
+                    distinct_str_keys = false;
+                    continue;
+                };
+                if found.iter().any(|(seen, _)| *seen == k) {
+                    distinct_str_keys = false;
+                }
+                if let Some((start, end, text)) = str_value(req, entry.value)? {
+                    let field = Field::Label;
+                    found.push((
+                        k,
+                        ReqValue {
+                            start,
+                            end,
+                            text,
+                            field,
+                        },
+                    ));
+                }
+            }
+            if distinct_str_keys {
+                for (k, v) in found {
+                    out.label_keys.push(k);
+                    out.values.push(v);
+                }
+            }
+        }
     }
+    if let Some(owners) = only_entry(req, meta.value, b"ownerReferences")? {
+        if let Some((n, mut at)) = msgpack::array_header(req, owners.value)? {
+            for i in 0..n {
+                if let Some(e) = only_entry(req, at, b"name")? {
+                    if let Some((start, end, text)) = str_value(req, e.value)? {
+                        let field = Field::Owner;
+                        out.owner_items
+                            .push(usize::try_from(i).unwrap_or(usize::MAX));
+                        out.values.push(ReqValue {
+                            start,
+                            end,
+                            text,
+                            field,
+                        });
+                    }
+                }
+                at = msgpack::skip(req, at)?;
+            }
+        }
+    }
+    out.values.sort_by_key(|v| v.start);
     Ok(Some(out))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Slot {
-    Name,
+/// Where a slot's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
     Uid,
     Timestamp,
+    /// The request's per-object value of this index (document order).
+    Request(usize),
 }
 
-/// A learnt stored document cut at its three per-object values.
+/// A learnt stored document cut at its per-object values.
 #[derive(Debug, Clone)]
 struct Layout {
-    /// `pieces[0] slot[0] pieces[1] slot[1] pieces[2] slot[2] pieces[3]`.
-    pieces: [Vec<u8>; 4],
-    slots: [Slot; 3],
+    /// `pieces[0] slot[0] pieces[1] ... slot[n-1] pieces[n]`.
+    pieces: Vec<Vec<u8>>,
+    slots: Vec<Source>,
 }
 
 /// Learnt variants of one batch (their outcomes depend on the cluster state
@@ -121,36 +246,26 @@ pub struct Stamper {
     variants: HashMap<Vec<u8>, Layout>,
 }
 
-/// A request's name: where its str value (header included) is and its text.
-struct RequestName<'a> {
-    start: usize,
-    end: usize,
-    text: &'a [u8],
-}
-
-fn request_name(req: &[u8]) -> Result<Option<RequestName<'_>>> {
-    let Some(meta) = only_entry(req, 0, b"metadata")? else {
-        return Ok(None);
-    };
-    let Some(e) = only_entry(req, meta.value, b"name")? else {
-        return Ok(None);
-    };
-    let Some((text, end)) = str_at(req, e.value)? else {
-        return Ok(None);
-    };
-    Ok(Some(RequestName {
-        start: e.value,
-        end,
-        text,
-    }))
-}
-
-fn variant_key(req: &[u8], name: &RequestName<'_>) -> Vec<u8> {
-    let mut key = Vec::with_capacity(req.len() + 8);
-    key.extend_from_slice(&(name.start as u64).to_le_bytes());
-    key.extend_from_slice(&req[..name.start]);
-    key.extend_from_slice(&req[name.end..]);
+/// The request without its per-object values: each kept segment after its
+/// length, each cut value as its field's tag, so different cuts never give
+/// the same key.
+fn variant_key(req: &[u8], values: &[ReqValue<'_>]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(req.len() + 9 * (values.len() + 1));
+    let mut at = 0;
+    for v in values {
+        key.extend_from_slice(&((v.start - at) as u64).to_le_bytes());
+        key.extend_from_slice(&req[at..v.start]);
+        key.push(v.field as u8);
+        at = v.end;
+    }
+    key.extend_from_slice(&((req.len() - at) as u64).to_le_bytes());
+    key.extend_from_slice(&req[at..]);
     key
+}
+
+/// The str value at `pos` in `doc` if it is exactly `text`: its range.
+fn same_str(doc: &[u8], pos: usize, text: &[u8]) -> Result<Option<(usize, usize)>> {
+    Ok(str_value(doc, pos)?.and_then(|(s, e, t)| (t == text).then_some((s, e))))
 }
 
 impl Stamper {
@@ -176,9 +291,11 @@ impl Stamper {
     /// Learns the variant of `req` from its stored document `stored`, made
     /// by the slow path with `uid` and creationTimestamp `timestamp`. Returns
     /// whether it was learnt: not when either document is not a map with one
-    /// `metadata` map, the request has no str name, the stored document's
-    /// name/uid/creationTimestamp are not those strs (given once each), the
-    /// variant is known, or the stamper is full. Malformed msgpack is an error.
+    /// `metadata` map, the request has no str name, the stored document does
+    /// not hold the request's name, label values and owner names at the same
+    /// keys and items and `uid` and `timestamp` as its uid and
+    /// creationTimestamp (each given once), the variant is known, or the
+    /// stamper is full. Malformed msgpack is an error.
     pub fn learn(
         &mut self,
         req: &[u8],
@@ -191,47 +308,72 @@ impl Stamper {
         if self.variants.len() >= self.max_variants {
             return Ok(false);
         }
-        let Some(name) = request_name(req)? else {
+        let Some(values) = request_values(req)? else {
             return Ok(false);
         };
-        let fields: [&[u8]; 3] = [b"name", b"uid", b"creationTimestamp"];
-        let Some(ranges) = metadata_str(stored, &fields)? else {
+        let Some(meta) = only_entry(stored, 0, b"metadata")? else {
             return Ok(false);
         };
-        let expected = [name.text, uid, timestamp];
-        let mut cuts: Vec<(usize, usize, Slot)> = Vec::with_capacity(3);
-        for ((s, e), (want, slot)) in
-            ranges.iter().zip(
-                expected
-                    .iter()
-                    .zip([Slot::Name, Slot::Uid, Slot::Timestamp]),
-            )
-        {
-            if &stored[*s..*e] != *want {
+        let mut cuts: Vec<(usize, usize, Source)> = Vec::with_capacity(values.values.len() + 2);
+        for (field, text, source) in [
+            (&b"uid"[..], uid, Source::Uid),
+            (b"creationTimestamp", timestamp, Source::Timestamp),
+        ] {
+            let Some(e) = only_entry(stored, meta.value, field)? else {
                 return Ok(false);
-            }
-            // Cut the whole value, header included: a new value may need another header.
-            let header = if want.len() < 32 {
-                1
-            } else if want.len() < 0x100 {
-                2
-            } else if want.len() < 0x1_0000 {
-                3
-            } else {
-                5
             };
-            cuts.push((s - header, *e, slot));
+            let Some((s, end)) = same_str(stored, e.value, text)? else {
+                return Ok(false);
+            };
+            cuts.push((s, end, source));
         }
-        cuts.sort_unstable();
-        let mut pieces: [Vec<u8>; 4] = Default::default();
+        let labels = only_entry(stored, meta.value, b"labels")?;
+        let owners = only_entry(stored, meta.value, b"ownerReferences")?;
+        let (mut nth_label, mut nth_owner) = (0, 0);
+        for (i, v) in values.values.iter().enumerate() {
+            let entry = match v.field {
+                Field::Name => only_entry(stored, meta.value, b"name")?,
+                Field::Label => {
+                    let key = values.label_keys[nth_label];
+                    nth_label += 1;
+                    match labels {
+                        Some(l) => only_entry(stored, l.value, key)?,
+                        None => None,
+                    }
+                }
+                Field::Owner => {
+                    let item = values.owner_items[nth_owner];
+                    nth_owner += 1;
+                    match owners {
+                        Some(o) => match nth_item(stored, o.value, item)? {
+                            Some(at) => only_entry(stored, at, b"name")?,
+                            None => None,
+                        },
+                        None => None,
+                    }
+                }
+            };
+            let Some(e) = entry else {
+                return Ok(false);
+            };
+            let Some((s, end)) = same_str(stored, e.value, v.text)? else {
+                return Ok(false);
+            };
+            cuts.push((s, end, Source::Request(i)));
+        }
+        cuts.sort_unstable_by_key(|c| c.0);
+        let mut pieces = Vec::with_capacity(cuts.len() + 1);
         let mut at = 0;
-        for (i, (s, e, _)) in cuts.iter().enumerate() {
-            pieces[i] = stored[at..*s].to_vec();
+        for (s, e, _) in &cuts {
+            if *s < at {
+                return Ok(false); // overlapping cuts: not a layout of this document
+            }
+            pieces.push(stored[at..*s].to_vec());
             at = *e;
         }
-        pieces[3] = stored[at..].to_vec();
-        let slots = [cuts[0].2, cuts[1].2, cuts[2].2];
-        let key = variant_key(req, &name);
+        pieces.push(stored[at..].to_vec());
+        let slots = cuts.iter().map(|c| c.2).collect();
+        let key = variant_key(req, &values.values);
         if self.variants.contains_key(&key) {
             return Ok(false);
         }
@@ -241,46 +383,118 @@ impl Stamper {
 
     /// The stored document for `req` with `uid` and creationTimestamp
     /// `timestamp`, and the request's name (UTF-8, accepted by the rule), if
-    /// its variant is known; `None` otherwise (take the slow path). Cost: one
-    /// pass over the request's top-level and metadata maps, one hash of the
-    /// request, one copy of the layout. Malformed msgpack is an error.
+    /// its variant is known and its per-object values are certainly valid
+    /// (the name under the rule, label values as label values, owner names
+    /// not empty, all UTF-8); `None` otherwise (take the slow path). Cost:
+    /// one pass over the request's top-level and metadata maps, one hash of
+    /// the request, one copy of the layout. Malformed msgpack is an error.
     pub fn stamp<'r>(
         &self,
         req: &'r [u8],
         uid: &[u8],
         timestamp: &[u8],
     ) -> Result<Option<(&'r str, Vec<u8>)>> {
-        let Some(name) = request_name(req)? else {
+        let Some(values) = request_values(req)? else {
             return Ok(None);
         };
-        if !self.rule.accepts(name.text) {
-            return Ok(None);
+        let mut name = "";
+        for v in &values.values {
+            let ok = match v.field {
+                Field::Name => self.rule.accepts(v.text),
+                Field::Label => is_label_value(v.text),
+                Field::Owner => !v.text.is_empty(),
+            };
+            let Ok(text) = std::str::from_utf8(v.text) else {
+                return Ok(None);
+            };
+            if !ok {
+                return Ok(None);
+            }
+            if v.field == Field::Name {
+                name = text;
+            }
         }
-        let Ok(text) = std::str::from_utf8(name.text) else {
-            return Ok(None);
-        };
-        let Some(layout) = self.variants.get(&variant_key(req, &name)) else {
+        let Some(layout) = self.variants.get(&variant_key(req, &values.values)) else {
             return Ok(None);
         };
         let size: usize = layout.pieces.iter().map(Vec::len).sum::<usize>()
-            + text.len()
+            + values
+                .values
+                .iter()
+                .map(|v| v.text.len() + 5)
+                .sum::<usize>()
             + uid.len()
             + timestamp.len()
-            + 15;
+            + 10;
         let mut out = Vec::with_capacity(size);
         for (piece, slot) in layout.pieces.iter().zip(layout.slots.iter()) {
             out.extend_from_slice(piece);
+            // Re-encoded: the request's header need not be the shortest one the slow path writes.
             write_str(
                 &mut out,
                 match slot {
-                    Slot::Name => name.text,
-                    Slot::Uid => uid,
-                    Slot::Timestamp => timestamp,
+                    Source::Uid => uid,
+                    Source::Timestamp => timestamp,
+                    Source::Request(i) => values.values[*i].text,
                 },
             );
         }
-        out.extend_from_slice(&layout.pieces[3]);
-        Ok(Some((text, out)))
+        out.extend_from_slice(&layout.pieces[layout.pieces.len() - 1]);
+        Ok(Some((name, out)))
+    }
+}
+
+/// The position of item `index` of the array at `pos`, if it is an array that long.
+fn nth_item(doc: &[u8], pos: usize, index: usize) -> Result<Option<usize>> {
+    let Some((n, mut at)) = msgpack::array_header(doc, pos)? else {
+        return Ok(None);
+    };
+    if index as u64 >= n {
+        return Ok(None);
+    }
+    for _ in 0..index {
+        at = msgpack::skip(doc, at)?;
+    }
+    Ok(Some(at))
+}
+
+/// One document of [`Stamper::stamp_run`]: its store key and stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    /// `key_prefix` followed by the request's name.
+    pub key: Vec<u8>,
+    pub doc: Vec<u8>,
+}
+
+impl Stamper {
+    /// [`Stamper::stamp`] of `reqs` in order, each with a fresh uid from
+    /// `uids` and creationTimestamp `timestamp`, up to (not including) the
+    /// first request that is not stamped: `None`, an unknown variant, a name
+    /// the rule does not accept, or malformed msgpack (the caller's slow path
+    /// judges that one, errors included). Returns the stamped documents, one
+    /// per request from the first; an error only if `uids` cannot read the
+    /// OS's random source. Cost per request: that of [`Stamper::stamp`] and
+    /// one key (prefix + name) built.
+    pub fn stamp_run<'r>(
+        &self,
+        reqs: impl IntoIterator<Item = Option<&'r [u8]>>,
+        key_prefix: &[u8],
+        timestamp: &[u8],
+        uids: &mut Uids,
+    ) -> std::io::Result<Vec<Stamped>> {
+        let mut out = Vec::new();
+        for req in reqs {
+            let Some(req) = req else { break };
+            let uid = uids.next_uid()?;
+            let Ok(Some((name, doc))) = self.stamp(req, &uid, timestamp) else {
+                break;
+            };
+            let mut key = Vec::with_capacity(key_prefix.len() + name.len());
+            key.extend_from_slice(key_prefix);
+            key.extend_from_slice(name.as_bytes());
+            out.push(Stamped { key, doc });
+        }
+        Ok(out)
     }
 }
 
@@ -292,7 +506,8 @@ mod tests {
         write_str(out, v.as_bytes());
     }
 
-    /// {"apiVersion": "v1", "metadata": {"name": N, "labels": {"a": L}}, "spec": {"x": 1}}
+    /// {"apiVersion": "v1", "metadata": {"name": N, "labels": {L: "v"}}, "spec": {"x": 1}}:
+    /// requests with another label key `L` are another variant.
     fn request(name: &str, label: &str) -> Vec<u8> {
         let mut d = vec![0x83];
         s(&mut d, "apiVersion");
@@ -303,8 +518,8 @@ mod tests {
         s(&mut d, name);
         s(&mut d, "labels");
         d.push(0x81);
-        s(&mut d, "a");
         s(&mut d, label);
+        s(&mut d, "v");
         s(&mut d, "spec");
         d.extend_from_slice(b"\x81\xa1x\x01");
         d
@@ -321,8 +536,8 @@ mod tests {
         s(&mut d, name);
         s(&mut d, "labels");
         d.push(0x81);
-        s(&mut d, "a");
         s(&mut d, label);
+        s(&mut d, "v");
         s(&mut d, "uid");
         s(&mut d, uid);
         s(&mut d, "creationTimestamp");
@@ -337,6 +552,13 @@ mod tests {
     }
 
     const TS: &str = "2026-11-26T00:00:00Z";
+
+    /// The text of `metadata.uid` in a document.
+    fn uid_of(doc: &[u8]) -> Vec<u8> {
+        let meta = only_entry(doc, 0, b"metadata").unwrap().unwrap();
+        let e = only_entry(doc, meta.value, b"uid").unwrap().unwrap();
+        str_at(doc, e.value).unwrap().unwrap().0.to_vec()
+    }
 
     #[test]
     fn stamps_the_same_bytes_as_the_slow_path() {
@@ -443,7 +665,7 @@ mod tests {
         dup.extend_from_slice(b"\x82\xa4name\xa1p\xa4name\xa1q");
         s(&mut dup, "spec");
         dup.push(0x80);
-        assert!(request_name(&dup).unwrap().is_none());
+        assert!(request_values(&dup).unwrap().is_none());
         assert!(st.stamp(&dup, b"u", b"t").unwrap().is_none());
     }
 
@@ -489,6 +711,188 @@ mod tests {
             &"a".repeat(254),
         ] {
             assert!(!is_dns1123_subdomain(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stamp_run_stops_at_the_first_miss() {
+        let mut st = Stamper::new(NameRule::Dns1123Subdomain, 16);
+        assert!(st
+            .learn(
+                &request("p-1", "x"),
+                &stored("p-1", "x", "u1", TS),
+                b"u1",
+                TS.as_bytes()
+            )
+            .unwrap());
+        let reqs = [
+            request("p-2", "x"),
+            request("p-3", "x"),
+            request("p-4", "y"), // unknown variant: the run stops here
+            request("p-5", "x"),
+        ];
+        let mut uids = Uids::new();
+        let got = st
+            .stamp_run(
+                reqs.iter().map(|r| Some(r.as_slice())),
+                b"/pods/ns/",
+                TS.as_bytes(),
+                &mut uids,
+            )
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        for (g, name) in got.iter().zip(["p-2", "p-3"]) {
+            assert_eq!(g.key, format!("/pods/ns/{name}").into_bytes());
+            // The uid is a fresh random one: read it back from the document.
+            let uid = uid_of(&g.doc);
+            let uid = std::str::from_utf8(&uid).unwrap();
+            assert_eq!(uid.len(), uid::UID_LEN);
+            assert_eq!(g.doc, stored(name, "x", uid, TS));
+        }
+        assert_ne!(uid_of(&got[0].doc), uid_of(&got[1].doc), "a fresh uid each");
+        // None, malformed msgpack and a bad name stop a run too.
+        let bad = [None, Some(&b"\x81"[..]), Some(&request("P", "x")[..])];
+        for b in bad {
+            let run = st.stamp_run([b], b"/", TS.as_bytes(), &mut uids).unwrap();
+            assert!(run.is_empty());
+        }
+    }
+
+    /// `{"metadata": {"labels": {k: v...}, "name": N, "ownerReferences": [{"kind": "RS",
+    /// "name": O}...]}, "spec": {}}`, the stored form with uid and creationTimestamp after
+    /// the owners when `stored` is `Some((uid, ts))`.
+    fn doc(
+        name: &str,
+        labels: &[(&str, &str)],
+        owners: &[&str],
+        stored: Option<(&str, &str)>,
+    ) -> Vec<u8> {
+        let mut d = vec![0x82];
+        s(&mut d, "metadata");
+        d.push(0x80 | if stored.is_some() { 5 } else { 3 });
+        s(&mut d, "labels");
+        d.push(0x80 | labels.len() as u8);
+        for (k, v) in labels {
+            s(&mut d, k);
+            s(&mut d, v);
+        }
+        s(&mut d, "name");
+        s(&mut d, name);
+        s(&mut d, "ownerReferences");
+        d.push(0x90 | owners.len() as u8);
+        for o in owners {
+            d.push(0x82);
+            s(&mut d, "kind");
+            s(&mut d, "RS");
+            s(&mut d, "name");
+            s(&mut d, o);
+        }
+        if let Some((uid, ts)) = stored {
+            s(&mut d, "uid");
+            s(&mut d, uid);
+            s(&mut d, "creationTimestamp");
+            s(&mut d, ts);
+        }
+        s(&mut d, "spec");
+        d.push(0x80);
+        d
+    }
+
+    #[test]
+    fn label_values_and_owner_names_are_per_object() {
+        let mut st = Stamper::new(NameRule::Dns1123Subdomain, 16);
+        let labels = [("app", "app-1"), ("tier", "web")];
+        assert!(st
+            .learn(
+                &doc("p-1", &labels, &["rs-1"], None),
+                &doc("p-1", &labels, &["rs-1"], Some(("u1", TS))),
+                b"u1",
+                TS.as_bytes()
+            )
+            .unwrap());
+        let long = "v".repeat(63);
+        for (app, owner) in [("app-2", "rs-2"), ("", "x"), (long.as_str(), "Any Name/é")] {
+            let labels = [("app", app), ("tier", "web")];
+            let req = doc("p-2", &labels, &[owner], None);
+            let (name, got) = st.stamp(&req, b"u2", TS.as_bytes()).unwrap().unwrap();
+            assert_eq!(name, "p-2");
+            assert_eq!(got, doc("p-2", &labels, &[owner], Some(("u2", TS))));
+        }
+        // Invalid values (for the slow path to report), other keys or owner counts: misses.
+        let bad_value = "v".repeat(64);
+        let misses = [
+            doc("p-2", &[("app", "-bad"), ("tier", "web")], &["rs-1"], None),
+            doc(
+                "p-2",
+                &[("app", &bad_value), ("tier", "web")],
+                &["rs-1"],
+                None,
+            ),
+            doc("p-2", &[("app", "a b"), ("tier", "web")], &["rs-1"], None),
+            doc("p-2", &[("app", "a"), ("tier", "web")], &[""], None),
+            doc("p-2", &[("app", "a"), ("other", "web")], &["rs-1"], None),
+            doc("p-2", &[("app", "a")], &["rs-1"], None),
+            doc(
+                "p-2",
+                &[("app", "a"), ("tier", "web")],
+                &["rs-1", "rs-2"],
+                None,
+            ),
+            doc("p-2", &[("app", "a"), ("app", "web")], &["rs-1"], None),
+        ];
+        for m in misses {
+            assert!(st.stamp(&m, b"u", b"t").unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn duplicate_label_keys_are_not_per_object() {
+        let mut st = Stamper::new(NameRule::Dns1123Subdomain, 16);
+        let dup = [("app", "a"), ("app", "b")];
+        // The decoded request keeps the last value: the labels stay part of the variant.
+        assert!(st
+            .learn(
+                &doc("p-1", &dup, &[], None),
+                &doc("p-1", &[("app", "b")], &[], Some(("u1", TS))),
+                b"u1",
+                TS.as_bytes()
+            )
+            .unwrap());
+        let req = doc("p-2", &dup, &[], None);
+        let (_, got) = st.stamp(&req, b"u2", TS.as_bytes()).unwrap().unwrap();
+        assert_eq!(got, doc("p-2", &[("app", "b")], &[], Some(("u2", TS))));
+        let other = doc("p-2", &[("app", "a"), ("app", "c")], &[], None);
+        assert!(st.stamp(&other, b"u2", TS.as_bytes()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_request_value_is_written_with_the_shortest_header() {
+        let mut st = Stamper::new(NameRule::Dns1123Subdomain, 16);
+        let labels = [("app", "a")];
+        assert!(st
+            .learn(
+                &doc("p-1", &labels, &[], None),
+                &doc("p-1", &labels, &[], Some(("u1", TS))),
+                b"u1",
+                TS.as_bytes()
+            )
+            .unwrap());
+        // The same request with the label value as str8 (a valid, longer header).
+        let mut req = doc("p-2", &[("app", "b")], &[], None);
+        let at = req.windows(4).position(|w| w == b"\xa3app").unwrap() + 4;
+        assert_eq!(&req[at..at + 2], b"\xa1b");
+        req.splice(at..at + 2, [0xd9, 0x01, b'b']);
+        let (_, got) = st.stamp(&req, b"u2", TS.as_bytes()).unwrap().unwrap();
+        assert_eq!(got, doc("p-2", &[("app", "b")], &[], Some(("u2", TS))));
+    }
+
+    #[test]
+    fn label_value_rule() {
+        for ok in ["", "a", "A-b_c.D", "0", &"x".repeat(63)] {
+            assert!(is_label_value(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["-a", "a-", "_", ".a", "a b", "é", &"x".repeat(64)] {
+            assert!(!is_label_value(bad.as_bytes()), "{bad}");
         }
     }
 }

@@ -6,6 +6,7 @@ mod errors;
 mod etcd;
 mod eventfd;
 mod objects;
+mod route;
 mod sched;
 mod store;
 mod types;
@@ -39,5 +40,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::snapshot_restore, m)?)?;
     sched::register(m)?;
     objects::register(m)?;
+    m.add_class::<route::WatchRouter>()?;
     Ok(())
 }

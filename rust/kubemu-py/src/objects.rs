@@ -145,6 +145,7 @@ impl FieldPaths {
 #[pyclass(module = "kubemu._core")]
 pub struct Stamper {
     inner: ko::stamp::Stamper,
+    uids: ko::stamp::uid::Uids,
 }
 
 #[pymethods]
@@ -163,6 +164,7 @@ impl Stamper {
         };
         Ok(Stamper {
             inner: ko::stamp::Stamper::new(rule, max_variants),
+            uids: ko::stamp::uid::Uids::new(),
         })
     }
 
@@ -203,6 +205,47 @@ impl Stamper {
             })
             .map_err(value_error)?;
         Ok(r.map(|(name, doc)| (PyString::new(py, &name), PyBytes::new(py, &doc))))
+    }
+
+    /// `(key, stored document)` for `requests[start]`, `requests[start + 1]`, ... up to the
+    /// first one not stamped (None, anything but bytes, an unknown variant, a name not
+    /// certainly valid, malformed msgpack); each with a fresh random uid and `timestamp`;
+    /// the key is `key_prefix` + the name. OSError if the OS's random source fails.
+    fn stamp_run<'py>(
+        &mut self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyList>,
+        start: usize,
+        timestamp: &str,
+        key_prefix: &[u8],
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let (n, mut at) = (requests.len(), start);
+        // Windows growing from 8 requests: a run that stops early (the next request is of a
+        // new variant) costs what it stamped, not the rest of the list.
+        let mut window = 8;
+        while at < n {
+            let end = n.min(at + window);
+            let items: Vec<Option<Bound<'py, PyBytes>>> = (at..end)
+                .map(|i| requests.get_item(i).ok()?.cast_into::<PyBytes>().ok())
+                .collect();
+            let reqs: Vec<Option<&[u8]>> = items
+                .iter()
+                .map(|r| r.as_ref().map(|b| b.as_bytes()))
+                .collect();
+            let (inner, uids) = (&self.inner, &mut self.uids);
+            let run =
+                py.detach(|| inner.stamp_run(reqs, key_prefix, timestamp.as_bytes(), uids))?;
+            for s in &run {
+                out.append((PyBytes::new(py, &s.key), PyBytes::new(py, &s.doc)))?;
+            }
+            if run.len() < end - at {
+                break;
+            }
+            at = end;
+            window *= 4;
+        }
+        Ok(out)
     }
 }
 
@@ -345,9 +388,188 @@ fn unpack_many<'py>(
     Ok(out)
 }
 
+/// Deepest nesting `pack_many` packs (msgpack-python's default recursion limit).
+const MAX_PACK_DEPTH: usize = 511;
+
+/// Appends the msgpack of `v` as `msgpack.packb(v, use_bin_type=True)` writes it; false (and
+/// `out` partly written) for what this packer leaves to msgpack: values of other types than
+/// exact None, bool, int, float, str, bytes, list and dict, ints out of the 64-bit ranges,
+/// strs that are not valid UTF-8, nesting over `MAX_PACK_DEPTH`.
+fn pack_value(out: &mut Vec<u8>, v: &Bound<'_, PyAny>, depth: usize, memo: &mut Memo) -> bool {
+    if depth > MAX_PACK_DEPTH {
+        return false;
+    }
+    let container = v.is_exact_instance_of::<PyDict>() || v.is_exact_instance_of::<PyList>();
+    if container {
+        // The same container object packs to the same bytes within one call: nothing
+        // runs Python code meanwhile, and the objects keep it alive (its address unique).
+        if let Some(bytes) = memo.get(&(v.as_ptr() as usize)) {
+            out.extend_from_slice(bytes);
+            return true;
+        }
+    }
+    let start = out.len();
+    if !pack_plain(out, v, depth, memo) {
+        return false;
+    }
+    if container && out.len() - start >= MEMO_MIN_BYTES {
+        memo.insert(v.as_ptr() as usize, out[start..].to_vec());
+    }
+    true
+}
+
+/// Packed containers of one `pack_many` call by address.
+type Memo = FxMap<usize, Vec<u8>>;
+
+/// Containers packed to at least this many bytes are kept for reuse in `pack_many`.
+const MEMO_MIN_BYTES: usize = 128;
+
+/// [`pack_value`] without the memo lookup.
+fn pack_plain(out: &mut Vec<u8>, v: &Bound<'_, PyAny>, depth: usize, memo: &mut Memo) -> bool {
+    use pyo3::types::{PyFloat, PyInt};
+    if v.is_none() {
+        out.push(0xc0);
+    } else if let Ok(s) = v.cast_exact::<PyString>() {
+        let Ok(s) = s.to_str() else { return false };
+        if u32::try_from(s.len()).is_err() {
+            return false; // msgpack refuses it
+        }
+        ko::msgpack::write_str(out, s.as_bytes());
+    } else if let Ok(d) = v.cast_exact::<PyDict>() {
+        let n = d.len();
+        if n <= 0x0f {
+            out.push(0x80 | n as u8);
+        } else if n <= 0xffff {
+            out.push(0xde);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if let Ok(n) = u32::try_from(n) {
+            out.push(0xdf);
+            out.extend_from_slice(&n.to_be_bytes());
+        } else {
+            return false;
+        }
+        for (k, val) in d.iter() {
+            if !pack_value(out, &k, depth + 1, memo) || !pack_value(out, &val, depth + 1, memo) {
+                return false;
+            }
+        }
+    } else if let Ok(l) = v.cast_exact::<PyList>() {
+        let n = l.len();
+        if n <= 0x0f {
+            out.push(0x90 | n as u8);
+        } else if n <= 0xffff {
+            out.push(0xdc);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if let Ok(n) = u32::try_from(n) {
+            out.push(0xdd);
+            out.extend_from_slice(&n.to_be_bytes());
+        } else {
+            return false;
+        }
+        for item in l.iter() {
+            if !pack_value(out, &item, depth + 1, memo) {
+                return false;
+            }
+        }
+    } else if let Ok(b) = v.cast_exact::<PyBool>() {
+        out.push(if b.is_true() { 0xc3 } else { 0xc2 });
+    } else if let Ok(i) = v.cast_exact::<PyInt>() {
+        if let Ok(u) = i.extract::<u64>() {
+            pack_uint(out, u);
+        } else if let Ok(n) = i.extract::<i64>() {
+            pack_negative(out, n);
+        } else {
+            return false;
+        }
+    } else if let Ok(f) = v.cast_exact::<PyFloat>() {
+        out.push(0xcb);
+        out.extend_from_slice(&f.value().to_be_bytes());
+    } else if let Ok(b) = v.cast_exact::<PyBytes>() {
+        let b = b.as_bytes();
+        let n = b.len();
+        if n <= 0xff {
+            out.extend_from_slice(&[0xc4, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xc5);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if let Ok(n) = u32::try_from(n) {
+            out.push(0xc6);
+            out.extend_from_slice(&n.to_be_bytes());
+        } else {
+            return false;
+        }
+        out.extend_from_slice(b);
+    } else {
+        return false;
+    }
+    true
+}
+
+/// A non-negative int in the shortest form (msgpack-c's `pack_real_uint64`).
+fn pack_uint(out: &mut Vec<u8>, u: u64) {
+    if u < 0x80 {
+        out.push(u as u8);
+    } else if u <= 0xff {
+        out.extend_from_slice(&[0xcc, u as u8]);
+    } else if u <= 0xffff {
+        out.push(0xcd);
+        out.extend_from_slice(&(u as u16).to_be_bytes());
+    } else if u <= 0xffff_ffff {
+        out.push(0xce);
+        out.extend_from_slice(&(u as u32).to_be_bytes());
+    } else {
+        out.push(0xcf);
+        out.extend_from_slice(&u.to_be_bytes());
+    }
+}
+
+/// A negative int in the shortest form (msgpack-c's `pack_real_int64`).
+fn pack_negative(out: &mut Vec<u8>, n: i64) {
+    if n >= -32 {
+        out.push(n as u8); // negative fixint: the two's complement byte
+    } else if n >= -0x80 {
+        out.extend_from_slice(&[0xd0, n as u8]);
+    } else if n >= -0x8000 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -0x8000_0000 {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Per object: `msgpack.packb(obj, use_bin_type=True)` for a dict this packer packs (the same
+/// bytes), else None: objects that are not exact dicts, or hold anything but exact None,
+/// bool, int (64-bit), float, str (valid UTF-8), bytes, list and dict, or nest deeper than
+/// 511 levels; the caller packs those with msgpack (its exact bytes or error). Each object
+/// costs one walk of its values and one bytes object, except that a dict or list met again
+/// in the same call (the same object, e.g. a spec shared by copies of a template) is copied
+/// from its first packing; the GIL is held throughout.
+#[pyfunction]
+fn pack_many<'py>(py: Python<'py>, objs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    let mut buf = Vec::with_capacity(4096);
+    let mut memo = Memo::default();
+    // The objects stay referenced (and so at their addresses) until the call returns.
+    let objs: Vec<Bound<'py, PyAny>> = objs.try_iter()?.collect::<PyResult<_>>()?;
+    for obj in objs {
+        buf.clear();
+        if obj.is_exact_instance_of::<PyDict>() && pack_value(&mut buf, &obj, 0, &mut memo) {
+            out.append(PyBytes::new(py, &buf))?;
+        } else {
+            out.append(py.None())?;
+        }
+    }
+    Ok(out)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FieldPaths>()?;
     m.add_class::<Stamper>()?;
     m.add_function(wrap_pyfunction!(unpack_many, m)?)?;
+    m.add_function(wrap_pyfunction!(pack_many, m)?)?;
     Ok(())
 }

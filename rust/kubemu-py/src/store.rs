@@ -128,6 +128,23 @@ impl Store {
         py.detach(|| self.inner.put_many(&batch, lease)).py_err()
     }
 
+    /// Create-if-absent per `(key, value)`: per item the revision it was created at, or
+    /// None when the key existed; `chunk` items per txn-equivalent (kubemu-store's
+    /// `Store::create_many`).
+    #[pyo3(signature = (items, *, chunk=64))]
+    fn create_many(
+        &self,
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        chunk: usize,
+    ) -> PyResult<Vec<Option<i64>>> {
+        if chunk == 0 {
+            return Err(invalid("chunk must be positive"));
+        }
+        let batch = byte_pairs(items, "create_many")?;
+        py.detach(|| self.inner.create_many(&batch, chunk)).py_err()
+    }
+
     #[pyo3(signature = (key, range_end=None, *, revision=0, limit=0, sort_order="none", sort_target="key",
         keys_only=false, count_only=false, min_mod_revision=0, max_mod_revision=0,
         min_create_revision=0, max_create_revision=0))]
@@ -393,6 +410,26 @@ impl WatchStream {
     fn closed(&self) -> bool {
         self.inner.is_closed()
     }
+}
+
+/// `(key, value)` tuples of bytes from a Python iterable; `what` names the
+/// method in the error.
+fn byte_pairs(items: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<(ks::Bytes, ks::Bytes)>> {
+    let mut batch: Vec<(ks::Bytes, ks::Bytes)> = Vec::with_capacity(items.len().unwrap_or(0));
+    let shape = || invalid(format!("{what} takes (key, value) tuples of bytes"));
+    for item in items.try_iter()? {
+        let item = item?;
+        let pair = item.cast::<PyTuple>().map_err(|_| shape())?;
+        if pair.len() != 2 {
+            return Err(shape());
+        }
+        let (k, v) = (pair.get_item(0)?, pair.get_item(1)?);
+        let (Ok(k), Ok(v)) = (k.cast::<PyBytes>(), v.cast::<PyBytes>()) else {
+            return Err(shape());
+        };
+        batch.push((ks::Bytes::from(k.as_bytes()), ks::Bytes::from(v.as_bytes())));
+    }
+    Ok(batch)
 }
 
 #[pyfunction]

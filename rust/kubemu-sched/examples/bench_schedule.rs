@@ -8,7 +8,10 @@
 //! scheduling loop only (decoding is timed separately), and where Linux's
 //! `/proc/thread-self/schedstat` exists also `cpu_pods_per_s`: pods per
 //! second of the thread's own CPU time (less sensitive to other processes
-//! on a shared machine; compare runs with both). With `BENCH_WITHOUT_TOPOLOGY=1` the
+//! on a shared machine; compare runs with both), and `proc_cpu_pods_per_s`:
+//! the same over the CPU time of all the process's threads (the scheduler's
+//! helper thread included, see `KUBEMU_SCHED_THREADS`; `threads=` shows
+//! the scheduler's setting). With `BENCH_WITHOUT_TOPOLOGY=1` the
 //! profile leaves out PodTopologySpread and InterPodAffinity (an A/B of
 //! their cost on pods without spread or affinity terms); with
 //! `BENCH_WITHOUT=Name,Name` it leaves out the named plugins (each
@@ -65,16 +68,29 @@ fn main() {
     let decode = t0.elapsed();
 
     let cpu0 = thread_cpu_ns();
+    let pcpu0 = process_cpu_ns();
     let t1 = Instant::now();
     let results = s.schedule_batch(&batch);
     let elapsed = t1.elapsed();
     let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) as f64 / 1e9);
+    let pcpu = process_cpu_ns()
+        .zip(pcpu0)
+        .map(|(b, a)| b.saturating_sub(a) as f64 / 1e9);
+    let pcpu_rate = pcpu.map_or("n/a".to_string(), |c| format!("{:.0}", pods as f64 / c));
     let ok = results.iter().filter(|r| r.is_ok()).count();
+    let ps = s.parallel_stats();
     let cpu_rate = cpu.map_or("n/a".to_string(), |c| format!("{:.0}", pods as f64 / c));
     println!(
-        "nodes={nodes} pods={pods} pct={pct} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} cpu_pods_per_s={cpu_rate} (pod decode incl. encode: {:.0} pods/s)",
+        "nodes={nodes} pods={pods} pct={pct} threads={} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} cpu_pods_per_s={cpu_rate} proc_cpu_pods_per_s={pcpu_rate} shared_passes={} helper_chunks={} own_ms={:.1} waited_ms={:.1} shared_pods={} solo_pods={} (pod decode incl. encode: {:.0} pods/s)",
+        s.threads(),
         elapsed.as_secs_f64(),
         pods as f64 / elapsed.as_secs_f64(),
+        ps.shared_passes,
+        ps.helper_chunks,
+        ps.own_ns as f64 / 1e6,
+        ps.waited_ns as f64 / 1e6,
+        ps.shared_pods,
+        ps.solo_pods,
         pods as f64 / decode.as_secs_f64()
     );
 }
@@ -88,4 +104,16 @@ fn thread_cpu_ns() -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The CPU time in ns of all the process's threads alive now (the sum of
+/// `/proc/self/task/*/schedstat`'s first fields), if those files exist.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let p = e.ok()?.path().join("schedstat");
+        let s = std::fs::read_to_string(p).ok()?;
+        total += s.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }

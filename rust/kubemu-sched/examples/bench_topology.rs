@@ -8,13 +8,21 @@
 //! - `anti` (SchedulingPodAntiAffinity): INIT pods in `sched-0`, then MEASURE
 //!   pods in `sched-1`, all with required anti-affinity on hostname
 //!   (`color=green`, namespaces `sched-0`/`sched-1`).
+//! - `mixed` (MixedSchedulingBasePod): nodes all in zone `zone1`; in
+//!   `sched-0`, INIT default pods, then INIT pods of each of the templates
+//!   `pod-with-pod-affinity` (required, zone), `pod-with-pod-anti-affinity`
+//!   (required, hostname), `pod-with-preferred-pod-affinity` and
+//!   `pod-with-preferred-pod-anti-affinity` (weight 1, hostname); then
+//!   MEASURE default pods.
 //!
 //! `cargo run --release -p kubemu-sched --example bench_topology WORKLOAD [NODES] [INIT] [MEASURE]`
-//! (defaults 5000 nodes; spread/preferred 5000 + 5000 pods, anti 1000 + 2000).
+//! (defaults 5000 nodes; spread/preferred 5000 + 5000 pods, anti 1000 + 2000,
+//! mixed 2000 per template + 5000).
 //! Prints one line of `key=value` pairs: pods/s of the measured pods'
 //! scheduling loop (wall and, where `/proc/thread-self/schedstat` exists,
 //! thread CPU time), and a digest of the measured decisions (node names) so
-//! two builds can be checked for equal decisions.
+//! two builds can be checked for equal decisions (for `mixed`, the INIT
+//! pods' decisions are in the digest too: they are the pods with terms).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -61,15 +69,66 @@ fn anti_pod(i: usize, ns: &str) -> Arc<PodInfo> {
     )
 }
 
+/// The pods of scheduler_perf's affinity templates (labels and terms as in
+/// `python/kubemu/bench/scheduler_perf/configs/templates/`), in `sched-0`.
+fn template_pod(template: &str, i: usize) -> Arc<PodInfo> {
+    let term = |labels: Value, key: &str| {
+        json!({"labelSelector": {"matchLabels": labels}, "topologyKey": key,
+            "namespaces": ["sched-1", "sched-0"]})
+    };
+    let (labels, affinity) = match template {
+        "pod-with-pod-affinity" => (
+            json!({"foo": ""}),
+            json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                term(json!({"foo": ""}), "topology.kubernetes.io/zone")]}}),
+        ),
+        "pod-with-pod-anti-affinity" => (
+            json!({"color": "green", "name": "test"}),
+            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                term(json!({"color": "green"}), "kubernetes.io/hostname")]}}),
+        ),
+        "pod-with-preferred-pod-affinity" => (
+            json!({"foo": ""}),
+            json!({"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"podAffinityTerm": term(json!({"foo": ""}), "kubernetes.io/hostname"),
+                 "weight": 1}]}}),
+        ),
+        "pod-with-preferred-pod-anti-affinity" => (
+            json!({"foo": ""}),
+            json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"podAffinityTerm": term(json!({"foo": ""}), "kubernetes.io/hostname"),
+                 "weight": 1}]}}),
+        ),
+        t => panic!("unknown template {t}"),
+    };
+    pod(
+        &format!("{template}-{i}"),
+        "sched-0",
+        labels,
+        json!({ "affinity": affinity }),
+    )
+}
+
+const MIXED_TEMPLATES: [&str; 4] = [
+    "pod-with-pod-affinity",
+    "pod-with-pod-anti-affinity",
+    "pod-with-preferred-pod-affinity",
+    "pod-with-preferred-pod-anti-affinity",
+];
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "spread".into());
     let anti = workload == "anti";
+    let mixed = workload == "mixed";
     let nodes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
-    let init: usize =
-        args.next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(if anti { 1000 } else { 5000 });
+    let init: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(if anti {
+        1000
+    } else if mixed {
+        2000
+    } else {
+        5000
+    });
     let measure: usize =
         args.next()
             .and_then(|a| a.parse().ok())
@@ -88,7 +147,7 @@ fn main() {
         },
     );
     for i in 0..nodes {
-        let zone = if anti {
+        let zone = if anti || mixed {
             "zone1".to_string()
         } else {
             format!("moon-{}", i % 3 + 1)
@@ -100,34 +159,40 @@ fn main() {
         s.cache_mut()
             .add_node(Node::from_msgpack(&rmp_serde::to_vec_named(&doc).unwrap()).unwrap());
     }
-    if anti {
+    if anti || mixed {
         for ns in ["sched-0", "sched-1"] {
             s.cache_mut()
                 .set_namespace(ns, kubemu_sched::model::Labels::default());
         }
     }
-    let init_pods: Vec<Arc<PodInfo>> = (0..init)
+    let mut init_pods: Vec<Arc<PodInfo>> = (0..init)
         .map(|i| {
             if anti {
                 anti_pod(i, "sched-0")
             } else {
-                pod(&format!("pod-{i}"), "default", json!({}), json!({}))
+                let ns = if mixed { "sched-0" } else { "default" };
+                pod(&format!("pod-{i}"), ns, json!({}), json!({}))
             }
         })
         .collect();
+    if mixed {
+        for t in MIXED_TEMPLATES {
+            init_pods.extend((0..init).map(|i| template_pod(t, i)));
+        }
+    }
     let measured: Vec<Arc<PodInfo>> = (0..measure)
         .map(|i| match workload.as_str() {
             "anti" => anti_pod(i, "sched-1"),
             "preferred" => spread_pod(i, "ScheduleAnyway"),
             "spread" => spread_pod(i, "DoNotSchedule"),
-            w => panic!("unknown workload {w:?}: spread, preferred or anti"),
+            "mixed" => pod(&format!("measured-{i}"), "default", json!({}), json!({})),
+            w => panic!("unknown workload {w:?}: spread, preferred, anti or mixed"),
         })
         .collect();
-    let init_ok = s
-        .schedule_batch(&init_pods)
-        .iter()
-        .filter(|r| r.is_ok())
-        .count();
+    let t = Instant::now();
+    let init_results = s.schedule_batch(&init_pods);
+    let init_s = t.elapsed().as_secs_f64();
+    let init_ok = init_results.iter().filter(|r| r.is_ok()).count();
 
     let cpu0 = thread_cpu_ns();
     let t = Instant::now();
@@ -135,6 +200,14 @@ fn main() {
     let elapsed = t.elapsed();
     let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| (b - a) as f64 / 1e9);
     let mut h = DefaultHasher::new();
+    if mixed {
+        for r in &init_results {
+            match r {
+                Ok(r) => r.node.hash(&mut h),
+                Err(_) => "-".hash(&mut h),
+            }
+        }
+    }
     let mut ok = 0;
     for r in &results {
         match r {
@@ -147,7 +220,7 @@ fn main() {
     }
     let cpu_rate = cpu.map_or("n/a".to_string(), |c| format!("{:.0}", measure as f64 / c));
     println!(
-        "workload={workload} nodes={nodes} init={init} init_scheduled={init_ok} measure={measure} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} cpu_pods_per_s={cpu_rate} digest={:016x}",
+        "workload={workload} nodes={nodes} init={init} init_scheduled={init_ok} init_s={init_s:.3} measure={measure} scheduled={ok} schedule_s={:.3} pods_per_s={:.0} cpu_pods_per_s={cpu_rate} digest={:016x}",
         elapsed.as_secs_f64(),
         measure as f64 / elapsed.as_secs_f64(),
         h.finish()

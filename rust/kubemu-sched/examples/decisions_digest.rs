@@ -6,6 +6,10 @@
 //! a speed-up changed nothing.
 //!
 //! `cargo run --release -p kubemu-sched --example decisions_digest [NODES] [PODS] [PCT]`
+//!
+//! `KUBEMU_SCHED_THREADS=1` keeps every pass on one thread;
+//! `KUBEMU_SCHED_MIN_PARALLEL_NODES=2 KUBEMU_SCHED_ALWAYS_SHARE=1` shares even small passes with the
+//! helper thread (the digest must not change either way).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

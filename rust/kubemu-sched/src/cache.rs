@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::affinity_index::AffinityIndex;
 use crate::label_ids::{LabelInterner, NodeLabelIds};
 use crate::model::{
     raw::RawMeta, DecodeError, HostPort, Labels, Node, NonZero, PodInfo, Resource, BIND_ALL_HOST_IP,
@@ -402,8 +403,9 @@ impl NodeInfo {
     }
 }
 
-/// The node cache. See the module docs.
-#[derive(Debug, Default)]
+/// The node cache. See the module docs. Cloning copies every node info
+/// (the scheduler never needs to: it only shares it while a pass runs).
+#[derive(Clone, Debug, Default)]
 pub struct Cache {
     /// Node infos by slot; a freed slot holds an empty placeholder whose
     /// `hot.live` is false (no `Option`: reading a slot touches only the
@@ -429,6 +431,8 @@ pub struct Cache {
     namespaces: HashMap<Box<str>, Labels>,
     /// Interned node labels (shared with cycle states that look names up).
     label_interner: Arc<LabelInterner>,
+    /// The pods' affinity terms by term, counted per topology domain.
+    affinity_index: AffinityIndex,
 }
 
 impl Cache {
@@ -520,13 +524,15 @@ impl Cache {
             Some(l) => l,
             None => Arc::make_mut(&mut self.label_interner).intern(&node.labels),
         };
-        {
+        let old_ids = {
             let info = self.info_mut(idx);
-            info.label_ids = label_ids;
+            let old_ids = std::mem::replace(&mut info.label_ids, label_ids);
             info.node = Arc::new(node);
             info.present = true;
             info.images = ids;
-        }
+            old_ids
+        };
+        self.relabel_affinity(idx, &old_ids);
         if old_zone.as_deref() != Some(new_zone.as_str()) {
             if was_present {
                 self.zone_remove(idx, old_zone.as_deref().unwrap_or(""));
@@ -548,15 +554,17 @@ impl Cache {
         let zone = self.info_mut(idx).node.zone_key();
         self.zone_remove(idx, &zone);
         self.remove_images(idx);
-        {
+        let old_ids = {
             let info = self.info_mut(idx);
             info.present = false;
-            info.label_ids = NodeLabelIds::default();
+            let old_ids = std::mem::take(&mut info.label_ids);
             info.node = Arc::new(Node {
                 name: name.into(),
                 ..Node::default()
             });
-        }
+            old_ids
+        };
+        self.relabel_affinity(idx, &old_ids);
         self.bump(idx);
         self.release_if_empty(idx);
         true
@@ -608,6 +616,11 @@ impl Cache {
         let key = pod.key();
         self.remove_pod(&key);
         let idx = self.slot_for(node_name);
+        if pod.has_pod_affinity() {
+            let ids = &self.slots[idx as usize].label_ids;
+            self.affinity_index
+                .add_pod(idx, &pod, ids, &self.label_interner);
+        }
         let (aff, anti) = self.info_mut(idx).push_pod(pod);
         if aff {
             self.nodes_with_affinity.insert(idx);
@@ -642,6 +655,11 @@ impl Cache {
             }
             if no_anti {
                 self.nodes_with_required_anti_affinity.remove(&idx);
+            }
+            if pod.has_pod_affinity() {
+                let ids = &self.slots[idx as usize].label_ids;
+                self.affinity_index
+                    .remove_pod(idx, &pod, ids, &self.label_interner);
             }
         }
         self.bump(idx);
@@ -793,6 +811,19 @@ impl Cache {
     /// held (ids stay the same).
     pub fn label_interner(&self) -> &Arc<LabelInterner> {
         &self.label_interner
+    }
+
+    /// The affinity terms of the cache's pods grouped by term, with counts
+    /// per topology domain (what InterPodAffinity sums instead of walking
+    /// the pods).
+    pub fn affinity_index(&self) -> &AffinityIndex {
+        &self.affinity_index
+    }
+
+    fn relabel_affinity(&mut self, idx: NodeIdx, old: &NodeLabelIds) {
+        let new = &self.slots[idx as usize].label_ids;
+        self.affinity_index
+            .relabel(idx, old, new, &self.label_interner);
     }
 
     /// The interned id of an image name, if some node ever reported it.

@@ -16,22 +16,33 @@
 //! feasible nodes' hot blocks are copied into one contiguous array that the
 //! Score plugins read ([`ScorePlugin::score_nodes`]).
 //!
-//! Filtering runs sequentially with upstream's stopping rule; a parallel
-//! version must give the same feasible list and the same
-//! `next_start_node_index` (evaluate chunks in parallel, merge in order,
-//! cut at the sequential stopping point).
+//! Filtering follows upstream's stopping rule. Since the walk must find
+//! `numFeasibleNodesToFind` feasible nodes, it always filters at least that
+//! many positions: when they are many (see [`Scheduler::set_threads`]),
+//! those positions are filtered in chunks shared with a helper thread
+//! (`parallel`, `worker`) and merged in chunk order, and the walk goes on
+//! alone from there if it found too few; the feasible nodes are then
+//! scored chunk by chunk the same way (NormalizeScore, the weighted sum and
+//! the tie-break stay on the calling thread, over the merged list). The
+//! feasible list, the rejected nodes' statuses, the first plugin error, the
+//! scores and `next_start_node_index` are exactly those of one thread.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::cache::{Cache, NodeHot, NodeIdx, NodeInfo};
+use crate::cache::{Cache, NodeIdx, NodeInfo};
 use crate::framework::{
     Code, CycleState, FilterPlugin, Handle, HotAccept, NodeToStatus, PostFilterResult,
     PreFilterExtensions, PreFilterResult, Profile, ScorePlugin, Status, MAX_NODE_SCORE,
 };
 use crate::model::PodInfo;
 use crate::nominator::{must_yield_to, nominator_key, Nominator};
+use crate::parallel::{self, chunks_for, Parallel, PassJob, PassKind};
+pub use crate::parallel::{
+    ParallelStats, ALWAYS_SHARE_ENV, CYCLE as SHARE_CYCLE, DEFAULT_MIN_PARALLEL_NODES,
+    MIN_PARALLEL_NODES_ENV, PROBE as SHARE_PROBE, THREADS_ENV,
+};
 use crate::pdb::PdbList;
 use crate::rand::SplitMix64;
 
@@ -180,6 +191,16 @@ impl fmt::Display for ScheduleError {
 
 impl std::error::Error for ScheduleError {}
 
+/// A score outside `0..=MAX_NODE_SCORE` after NormalizeScore (upstream's message).
+fn invalid_score(plugin: &'static str, score: i64) -> ScheduleError {
+    ScheduleError::Plugin {
+        plugin,
+        message: format!(
+            "plugin {plugin:?} returns an invalid score {score}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing"
+        ),
+    }
+}
+
 fn plugin_error(plugin: &'static str, s: &Status) -> ScheduleError {
     ScheduleError::Plugin {
         plugin,
@@ -191,7 +212,7 @@ fn plugin_error(plugin: &'static str, s: &Status) -> ScheduleError {
 #[derive(Default)]
 struct Scratch {
     /// The feasible nodes' hot blocks, in feasible order.
-    hot: Vec<NodeHot>,
+    hot: Vec<crate::cache::NodeHot>,
     failed: Vec<(NodeIdx, Status)>,
     totals: Vec<i64>,
     scores: Vec<i64>,
@@ -209,29 +230,85 @@ struct Scratch {
 
 /// The scheduler core: a node cache and one profile.
 pub struct Scheduler {
-    cache: Cache,
-    profile: Profile,
+    /// Shared with the helper thread during a parallel pass only (see
+    /// [`Scheduler::set_threads`]); between passes this is the only
+    /// reference, so mutating it never copies.
+    cache: Arc<Cache>,
+    profile: Arc<Profile>,
     opts: SchedulerOptions,
     rng: SplitMix64,
     next_start_node_index: usize,
     scratch: Scratch,
     nominator: Nominator,
     pdbs: PdbList,
+    par: Parallel,
 }
 
 impl Scheduler {
-    /// A scheduler with an empty cache.
+    /// A scheduler with an empty cache. Its thread count comes from the
+    /// environment variable `KUBEMU_SCHED_THREADS` (a number ≥ 1), else
+    /// from the machine's available parallelism, and the sharing threshold
+    /// from `KUBEMU_SCHED_MIN_PARALLEL_NODES`; see
+    /// [`Scheduler::set_threads`].
     pub fn new(profile: Profile, opts: SchedulerOptions) -> Self {
         Self {
-            cache: Cache::new(),
-            profile,
+            cache: Arc::new(Cache::new()),
+            profile: Arc::new(profile),
             rng: SplitMix64::new(opts.seed),
             opts,
             next_start_node_index: 0,
             scratch: Scratch::default(),
             nominator: Nominator::default(),
             pdbs: PdbList::default(),
+            par: Parallel::from_env(),
         }
+    }
+
+    /// Sets how many threads a scheduling cycle may use. With more than
+    /// one, a filter pass over at least [`Scheduler::min_parallel_nodes`]
+    /// nodes (all nodes with `percentageOfNodesToScore` 100, or a large
+    /// percentage on a large cluster; not with nominated pods to yield to
+    /// or a PreFilter node subset), and the scoring of as many feasible
+    /// nodes, may be shared with one helper thread, started on first use
+    /// and stopped when the scheduler is dropped (or this is set to 1).
+    /// Whether to share is measured as it runs: in each cycle of
+    /// [`SHARE_CYCLE`] such pods, [`SHARE_PROBE`] run on one thread and as
+    /// many shared, the rest the faster way (on a busy machine one thread
+    /// wins); [`Scheduler::set_always_share`] skips the measuring. The
+    /// decisions, FitErrors and round-robin start are exactly those of one
+    /// thread; only the time differs. Adaptive sampling never filters that
+    /// many nodes with the default threshold, and stays on one thread.
+    /// Values above 2 act as 2 (one helper). 0 counts as 1.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.par.set_threads(threads);
+    }
+
+    /// Shares every pod that may be shared, without measuring whether it
+    /// pays (for tests and benchmarks; see [`Scheduler::set_threads`]).
+    /// Also set by the environment variable `KUBEMU_SCHED_ALWAYS_SHARE=1`.
+    pub fn set_always_share(&mut self, always: bool) {
+        self.par.always_share = always;
+    }
+
+    /// The thread count (see [`Scheduler::set_threads`]).
+    pub fn threads(&self) -> usize {
+        self.par.threads
+    }
+
+    /// Sets the fewest nodes a pass must cover to be shared between threads
+    /// (default [`DEFAULT_MIN_PARALLEL_NODES`]; at least 2).
+    pub fn set_min_parallel_nodes(&mut self, nodes: usize) {
+        self.par.min_nodes = nodes;
+    }
+
+    /// The fewest nodes a pass must cover to be shared between threads.
+    pub fn min_parallel_nodes(&self) -> usize {
+        self.par.min_nodes
+    }
+
+    /// What the shared passes did so far (for benchmarks and tuning).
+    pub fn parallel_stats(&self) -> ParallelStats {
+        self.par.stats
     }
 
     /// The node cache.
@@ -241,7 +318,8 @@ impl Scheduler {
 
     /// The node cache, for node and pod events.
     pub fn cache_mut(&mut self) -> &mut Cache {
-        &mut self.cache
+        // No pass is running: the cache is not shared, nothing is copied.
+        Arc::make_mut(&mut self.cache)
     }
 
     /// The profile.
@@ -278,7 +356,7 @@ impl Scheduler {
     /// runs Reserve (a Reserve failure unreserves, forgets the pod and fails
     /// the attempt).
     pub fn schedule_one(&mut self, pod: &Arc<PodInfo>) -> Result<ScheduleResult, ScheduleError> {
-        self.cache.prepare();
+        self.cache_mut().prepare();
         let mut state = CycleState::new();
         self.scratch.skipped.clear();
         let result = match self.schedule_pod(&mut state, pod) {
@@ -293,7 +371,7 @@ impl Scheduler {
         if !self.nominator.is_empty() {
             self.nominator.remove(&nominator_key(pod));
         }
-        self.cache.add_pod(Arc::clone(pod), &result.node);
+        Arc::make_mut(&mut self.cache).add_pod(Arc::clone(pod), &result.node);
         let reserve = &self.profile.points[6];
         for (k, &i) in reserve.iter().enumerate() {
             let p = &self.profile.plugins[i];
@@ -304,7 +382,7 @@ impl Scheduler {
                         u.unreserve(&mut state, pod, &result.node);
                     }
                 }
-                self.cache.remove_pod(&pod.key());
+                Arc::make_mut(&mut self.cache).remove_pod(&pod.key());
                 return Err(plugin_error(p.name(), &s));
             }
         }
@@ -316,19 +394,22 @@ impl Scheduler {
     fn schedule_pod(
         &mut self,
         state: &mut CycleState,
-        pod: &PodInfo,
+        pod_arc: &Arc<PodInfo>,
     ) -> Result<ScheduleResult, ScheduleError> {
         let Self {
-            cache,
-            profile,
+            cache: cache_arc,
+            profile: profile_arc,
             opts,
             rng,
             next_start_node_index,
             scratch,
             nominator,
             pdbs,
+            par,
         } = self;
-        let cache: &Cache = cache;
+        let cache: &Cache = cache_arc;
+        let profile: &Profile = profile_arc;
+        let pod: &PodInfo = pod_arc;
         let num_all_nodes = cache.num_nodes();
         if num_all_nodes == 0 {
             return Err(ScheduleError::NoNodesAvailable);
@@ -416,6 +497,11 @@ impl Scheduler {
         scratch.hot.clear();
         scratch.hot.reserve(to_find.min(n));
         scratch.failed.clear();
+        // Set when the feasible nodes' hot blocks are in the first this
+        // many chunk buffers of a shared pass rather than in `scratch.hot`.
+        let mut hot_chunks: Option<usize> = None;
+        // This pod's way and timing, when it may be shared.
+        let mut timing = None;
         if n > 0 && profile.points[3].is_empty() {
             for k in 0..to_find {
                 let idx = nodes[(*next_start_node_index + k) % n];
@@ -428,10 +514,15 @@ impl Scheduler {
             let mut fast = HotAccept::default();
             let mut rest: smallvec::SmallVec<[(&'static str, &dyn FilterPlugin); 8]> =
                 smallvec::SmallVec::new();
-            for &(name, f) in &filters {
+            // Positions in `filters` of those in `rest`.
+            let mut rest_pos: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
+            for (k, &(name, f)) in filters.iter().enumerate() {
                 match f.hot_accept(state, pod) {
                     Some(c) => fast = fast.and(c),
-                    None => rest.push((name, f)),
+                    None => {
+                        rest.push((name, f));
+                        rest_pos.push(k);
+                    }
                 }
             }
             let start = *next_start_node_index % n;
@@ -439,72 +530,128 @@ impl Scheduler {
             // (the walk then tests a flag instead of looking every node up
             // in the nominator by name).
             let has_nominated = mark_nodes_to_yield(cache, nominator, pod, scratch);
-            // Two plain slice loops (the walk wraps around once).
-            'walk: for part in [&nodes[start..], &nodes[..start]] {
-                'nodes: for &idx in part {
-                    let h = cache.hot(idx);
-                    // A node with nominated pods to yield to is filtered
-                    // twice (upstream's RunFilterPluginsWithNominatedPods);
-                    // the hot block does not know those pods, so this
-                    // comes before the shortcut.
-                    if has_nominated && scratch.yield_mark.get(idx as usize) == Some(&true) {
-                        let info = cache.info(idx);
-                        if let Some(r) = filter_with_nominated_pods(
-                            cache,
-                            profile,
-                            &skipped,
-                            &filters,
-                            nominator,
-                            pdbs,
-                            state,
-                            pod,
-                            info,
-                            &mut scratch.node_copy,
-                        ) {
-                            match r {
-                                Ok(()) => {
-                                    infos.push(info);
-                                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
-                                    if infos.len() == to_find {
-                                        break 'walk;
+            // Walk positions already filtered (by the shared pass).
+            let mut done = 0;
+            // The walk needs `to_find` feasible nodes, so it filters at least
+            // the first `to_find` positions (unless a filter fails): those
+            // can be filtered in chunks on two threads and merged in order.
+            timing = if !has_nominated && pre_result.node_names.is_none() {
+                par.begin(to_find)
+            } else {
+                None
+            };
+            if timing.is_some_and(|t| t.shared) {
+                let chunks = chunks_for(to_find);
+                let filter_ids = active_filter_ids(profile, &skipped);
+                let rest_ids = rest_pos.iter().map(|&k| filter_ids[k]).collect();
+                let job = par.run(PassJob {
+                    cache: Arc::clone(cache_arc),
+                    profile: Arc::clone(profile_arc),
+                    state: std::mem::take(state),
+                    pod: Arc::clone(pod_arc),
+                    outs: Arc::clone(&par.outs),
+                    kind: PassKind::Filter {
+                        start,
+                        n,
+                        len: to_find,
+                        chunks,
+                        fast,
+                        filters: filter_ids,
+                        rest: rest_ids,
+                    },
+                });
+                *state = job.state;
+                for m in &par.outs[..chunks] {
+                    let mut out = parallel::lock(m);
+                    if let Some((name, s)) = &out.error {
+                        return Err(plugin_error(name, s));
+                    }
+                    infos.extend(out.feasible.iter().map(|&i| cache.info_of_live(i)));
+                    scratch.failed.append(&mut out.failed);
+                }
+                done = to_find;
+                hot_chunks = Some(chunks);
+            }
+            if infos.len() < to_find && done < n {
+                if let Some(chunks) = hot_chunks.take() {
+                    gather_hot(&par.outs[..chunks], &mut scratch.hot);
+                }
+                // The rest of the walk, from position `done`: two plain
+                // slice loops (it wraps around once).
+                let (before, after) = nodes.split_at(start);
+                let parts = if done < after.len() {
+                    [&after[done..], before]
+                } else {
+                    [&before[done - after.len()..], &[][..]]
+                };
+                'walk: for part in parts {
+                    'nodes: for &idx in part {
+                        let h = cache.hot(idx);
+                        // A node with nominated pods to yield to is filtered
+                        // twice (upstream's RunFilterPluginsWithNominatedPods);
+                        // the hot block does not know those pods, so this
+                        // comes before the shortcut.
+                        if has_nominated && scratch.yield_mark.get(idx as usize) == Some(&true) {
+                            let info = cache.info(idx);
+                            if let Some(r) = filter_with_nominated_pods(
+                                cache,
+                                profile,
+                                &skipped,
+                                &filters,
+                                nominator,
+                                pdbs,
+                                state,
+                                pod,
+                                info,
+                                &mut scratch.node_copy,
+                            ) {
+                                match r {
+                                    Ok(()) => {
+                                        infos.push(info);
+                                        scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                                        if infos.len() == to_find {
+                                            break 'walk;
+                                        }
                                     }
+                                    Err(s) if s.code == Code::Error => {
+                                        return Err(plugin_error(s.plugin, &s))
+                                    }
+                                    Err(s) => scratch.failed.push((idx, s)),
                                 }
-                                Err(s) if s.code == Code::Error => {
-                                    return Err(plugin_error(s.plugin, &s))
+                                continue 'nodes;
+                            }
+                        }
+                        // As `parallel::filter_node`, written out: this loop
+                        // is the hot path of one thread.
+                        let to_run = if fast.holds(h) {
+                            if rest.is_empty() {
+                                // Feasible without touching the info itself.
+                                infos.push(cache.info_of_live(idx));
+                                scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                                if infos.len() == to_find {
+                                    break 'walk;
                                 }
-                                Err(s) => scratch.failed.push((idx, s)),
+                                continue;
                             }
-                            continue 'nodes;
-                        }
-                    }
-                    let to_run = if fast.holds(h) {
-                        if rest.is_empty() {
-                            // Feasible without touching the info itself.
-                            infos.push(cache.info_of_live(idx));
-                            scratch.hot.extend_from_slice(std::slice::from_ref(h));
-                            if infos.len() == to_find {
-                                break 'walk;
+                            &rest
+                        } else {
+                            &filters
+                        };
+                        let info = cache.info(idx);
+                        for &(name, f) in to_run {
+                            if let Err(s) = f.filter(state, pod, info) {
+                                if s.code == Code::Error {
+                                    return Err(plugin_error(name, &s));
+                                }
+                                scratch.failed.push((idx, s.with_plugin(name)));
+                                continue 'nodes;
                             }
-                            continue;
                         }
-                        &rest
-                    } else {
-                        &filters
-                    };
-                    let info = cache.info(idx);
-                    for &(name, f) in to_run {
-                        if let Err(s) = f.filter(state, pod, info) {
-                            if s.code == Code::Error {
-                                return Err(plugin_error(name, &s));
-                            }
-                            scratch.failed.push((idx, s.with_plugin(name)));
-                            continue 'nodes;
+                        infos.push(info);
+                        scratch.hot.extend_from_slice(std::slice::from_ref(h));
+                        if infos.len() == to_find {
+                            break 'walk;
                         }
-                    }
-                    infos.push(info);
-                    scratch.hot.extend_from_slice(std::slice::from_ref(h));
-                    if infos.len() == to_find {
-                        break 'walk;
                     }
                 }
             }
@@ -552,7 +699,6 @@ impl Scheduler {
                 Err(s) => return Err(plugin_error(p.name(), &s)),
             }
         }
-        let state: &CycleState = state;
         let f = infos.len();
         scratch.totals.clear();
         scratch.totals.resize(f, 0);
@@ -561,12 +707,82 @@ impl Scheduler {
             .filter(|i| !score_skipped.contains(i))
             .filter_map(|&i| profile.plugins[i].as_score().map(|sp| (i, sp)))
             .collect();
+        // The feasible nodes' raw scores: from a shared pass over the
+        // filter pass's chunks (each chunk's nodes scored together, which
+        // gives the same values: a node's score does not depend on the
+        // other nodes of the call), or below, on this thread.
+        let mut score_chunks: Option<usize> = None;
+        // Per scorer: weighted and summed in the shared pass's chunks (no
+        // NormalizeScore, and no per-plugin scores to record).
+        let summed: smallvec::SmallVec<[bool; 8]> = scorers
+            .iter()
+            .map(|&(_, sp)| !opts.record_scores && !sp.normalizes())
+            .collect();
+        if let Some(chunks) = hot_chunks {
+            if par.worth(f) && !scorers.is_empty() {
+                let job = par.run(PassJob {
+                    cache: Arc::clone(cache_arc),
+                    profile: Arc::clone(profile_arc),
+                    state: std::mem::take(state),
+                    pod: Arc::clone(pod_arc),
+                    outs: Arc::clone(&par.outs),
+                    kind: PassKind::Score {
+                        chunks,
+                        scorers: scorers.iter().map(|&(i, _)| i).collect(),
+                        weights: scorers.iter().map(|&(i, _)| profile.weights[i]).collect(),
+                        summed: summed.clone(),
+                    },
+                });
+                *state = job.state;
+                score_chunks = Some(chunks);
+            } else {
+                gather_hot(&par.outs[..chunks], &mut scratch.hot);
+            }
+        }
+        let state: &CycleState = state;
         let mut per_plugin: Vec<(&'static str, Vec<i64>)> = Vec::new();
-        for &(i, sp) in &scorers {
+        for (k, &(i, sp)) in scorers.iter().enumerate() {
             let p = &profile.plugins[i];
             let scores = &mut scratch.scores;
-            sp.score_nodes(state, pod, &infos, &scratch.hot, scores)
-                .map_err(|s| plugin_error(p.name(), &s))?;
+            if let (Some(chunks), true) = (score_chunks, summed[k]) {
+                // Checked here in plugin order; the sums are added below.
+                let mut len = 0;
+                for m in &par.outs[..chunks] {
+                    let out = parallel::lock(m);
+                    if let Some(s) = &out.score_errors[k] {
+                        return Err(plugin_error(p.name(), s));
+                    }
+                    len += out.scores[k].len();
+                }
+                if len != f {
+                    return Err(ScheduleError::Plugin {
+                        plugin: p.name(),
+                        message: format!("{len} scores for {f} nodes"),
+                    });
+                }
+                let invalid = par.outs[..chunks]
+                    .iter()
+                    .find_map(|m| parallel::lock(m).first_invalid[k]);
+                if let Some(s) = invalid {
+                    return Err(invalid_score(p.name(), s));
+                }
+                continue;
+            }
+            match score_chunks {
+                None => sp
+                    .score_nodes(state, pod, &infos, &scratch.hot, scores)
+                    .map_err(|s| plugin_error(p.name(), &s))?,
+                Some(chunks) => {
+                    scores.clear();
+                    for m in &par.outs[..chunks] {
+                        let out = parallel::lock(m);
+                        if let Some(s) = &out.score_errors[k] {
+                            return Err(plugin_error(p.name(), s));
+                        }
+                        scores.extend_from_slice(&out.scores[k]);
+                    }
+                }
+            }
             if scores.len() != f {
                 return Err(ScheduleError::Plugin {
                     plugin: p.name(),
@@ -596,18 +812,26 @@ impl Scheduler {
                     .find(|s| !(0..=MAX_NODE_SCORE).contains(*s))
                     .copied()
                     .unwrap_or_default();
-                return Err(ScheduleError::Plugin {
-                    plugin: p.name(),
-                    message: format!(
-                        "plugin {:?} returns an invalid score {}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing",
-                        p.name(),
-                        s
-                    ),
-                });
+                return Err(invalid_score(p.name(), s));
             }
             if opts.record_scores {
                 per_plugin.push((p.name(), scores.iter().map(|s| s * w).collect()));
             }
+        }
+        if let (Some(chunks), true) = (score_chunks, summed.contains(&true)) {
+            let mut off = 0;
+            for m in &par.outs[..chunks] {
+                let out = parallel::lock(m);
+                let part = &mut scratch.totals[off..off + out.partial.len()];
+                for (t, s) in part.iter_mut().zip(&out.partial) {
+                    *t = t.wrapping_add(*s);
+                }
+                off += out.partial.len();
+            }
+        }
+
+        if let Some(t) = timing {
+            par.end(t);
         }
 
         // Highest total; ties by reservoir sampling in feasible order.
@@ -686,6 +910,23 @@ fn active_filters<'p>(
                 .map(|f| (profile.plugins[i].name(), f))
         })
         .collect()
+}
+
+/// The plugin indices of [`active_filters`], in the same order.
+fn active_filter_ids(profile: &Profile, skipped: &[usize]) -> smallvec::SmallVec<[usize; 8]> {
+    profile.points[3]
+        .iter()
+        .copied()
+        .filter(|i| !skipped.contains(i) && profile.plugins[*i].as_filter().is_some())
+        .collect()
+}
+
+/// Appends the hot blocks kept in `outs` (a shared filter pass's chunk
+/// buffers, in order) to `hot`.
+fn gather_hot(outs: &[std::sync::Mutex<parallel::ChunkOut>], hot: &mut Vec<crate::cache::NodeHot>) {
+    for m in outs {
+        hot.extend_from_slice(&parallel::lock(m).hot);
+    }
 }
 
 /// The AddPod/RemovePod extensions of the PreFilter plugins not skipped for

@@ -13,16 +13,19 @@
 //!
 //! No Python here: `kubemu-py` binds it.
 
+pub mod affinity_index;
 pub mod cache;
 pub mod engine;
 pub mod framework;
 pub mod label_ids;
 pub mod model;
 pub mod nominator;
+mod parallel;
 pub mod pdb;
 pub mod plugins;
 pub mod quantity;
 pub mod rand;
+mod worker;
 
 pub use cache::{Cache, NodeInfo};
 pub use engine::{

@@ -415,3 +415,263 @@ fn engine_hostname_anti_affinity_fills_ten_nodes() {
         }
     }
 }
+
+/// A small deterministic generator for the randomized test below.
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+const KEYS: [&str; 3] = ["zone", "kubernetes.io/hostname", "rack"];
+
+/// A random term: selector on `app`, one of three keys, namespaces from the
+/// pod's own, a list, or (for existing pods only) a namespace selector.
+fn random_term(g: &mut Lcg, ns_selector: bool) -> Value {
+    let mut t = term(json!({"app": g.pick(&["a", "b"])}), g.pick(&KEYS));
+    match g.below(if ns_selector { 4 } else { 2 }) {
+        0 => {}
+        1 => t["namespaces"] = json!([g.pick(&["ns-a", "ns-b"])]),
+        2 => t["namespaceSelector"] = json!({}),
+        _ => t["namespaceSelector"] = json!({"matchLabels": {"team": "x"}}),
+    }
+    t
+}
+
+/// A random pod: labels, and with probability 2/3 some terms of each kind
+/// (`existing`: namespace selectors allowed, required terms too).
+fn random_pod(g: &mut Lcg, name: &str, existing: bool) -> Value {
+    let ns = g.pick(&["ns-a", "ns-b"]);
+    let mut d = lpod(name, ns, json!({"app": g.pick(&["a", "b", "c"])}));
+    if g.below(3) == 0 {
+        return d;
+    }
+    for kind in ["podAffinity", "podAntiAffinity"] {
+        let n = |g: &mut Lcg| g.below(3) as usize;
+        let req: Vec<Value> = if existing {
+            (0..n(g)).map(|_| random_term(g, true)).collect()
+        } else {
+            Vec::new()
+        };
+        let pref: Vec<Value> = (0..n(g))
+            .map(|_| {
+                let w = [1, 2, 7][g.below(3) as usize];
+                json!({"weight": w, "podAffinityTerm": random_term(g, existing)})
+            })
+            .collect();
+        d = with_affinity(d, kind, json!(req), json!(pref));
+    }
+    d
+}
+
+/// What InterPodAffinity's PreFilter (existing pods' anti-affinity counts)
+/// and PreScore compute, by walking every pod of every node (upstream's
+/// definition), for an incoming pod whose terms name no namespace selector.
+/// Returns (existing anti-affinity count per (key, value); None when
+/// PreScore counted nothing, else each node's score).
+#[allow(clippy::type_complexity)]
+fn walk(
+    c: &Cache,
+    p: &PodInfo,
+    hard: i64,
+) -> (HashMap<(String, String), i64>, Option<HashMap<String, i64>>) {
+    let ns_labels = c
+        .namespace_labels(&p.namespace)
+        .cloned()
+        .unwrap_or_default();
+    let mut anti = HashMap::new();
+    let mut contributions: Vec<(String, String, i64)> = Vec::new();
+    let empty = Labels::default();
+    for &i in c.order() {
+        let info = c.info(i);
+        let labels = &info.node().labels;
+        for ep in info.pods() {
+            let et = ep.affinity_terms();
+            for t in &et.required_anti_affinity {
+                if let Some(v) = labels.get(&t.topology_key) {
+                    if t.matches(&p.namespace, &p.labels, &ns_labels) {
+                        *anti
+                            .entry((t.topology_key.to_string(), v.to_string()))
+                            .or_insert(0) += 1;
+                    }
+                }
+            }
+            let mut add = |t: &kubemu_sched::model::AffinityTerm, w: i64, matches: bool| {
+                if let (true, Some(v)) = (matches, labels.get(&t.topology_key)) {
+                    contributions.push((t.topology_key.to_string(), v.to_string(), w));
+                }
+            };
+            let it = p.affinity_terms();
+            for w in &it.preferred_affinity {
+                add(
+                    &w.term,
+                    w.weight,
+                    w.term.matches(&ep.namespace, &ep.labels, &empty),
+                );
+            }
+            for w in &it.preferred_anti_affinity {
+                add(
+                    &w.term,
+                    -w.weight,
+                    w.term.matches(&ep.namespace, &ep.labels, &empty),
+                );
+            }
+            if hard > 0 {
+                for t in &et.required_affinity {
+                    add(t, hard, t.matches(&p.namespace, &p.labels, &ns_labels));
+                }
+            }
+            for w in &et.preferred_affinity {
+                add(
+                    &w.term,
+                    w.weight,
+                    w.term.matches(&p.namespace, &p.labels, &ns_labels),
+                );
+            }
+            for w in &et.preferred_anti_affinity {
+                add(
+                    &w.term,
+                    -w.weight,
+                    w.term.matches(&p.namespace, &p.labels, &ns_labels),
+                );
+            }
+        }
+    }
+    let scores = (!contributions.is_empty()).then(|| {
+        c.order()
+            .iter()
+            .map(|&i| {
+                let info = c.info(i);
+                let labels = &info.node().labels;
+                let s = contributions
+                    .iter()
+                    .filter(|(k, v, _)| labels.get(k) == Some(v.as_str()))
+                    .map(|(_, _, w)| w)
+                    .sum();
+                (info.name().to_string(), s)
+            })
+            .collect()
+    });
+    (anti, scores)
+}
+
+/// Random clusters under churn (pods added, moved, removed; nodes
+/// relabelled, removed, re-added): PreFilter's existing anti-affinity counts
+/// and skip, and PreScore's scores and skip, equal the walk's.
+#[test]
+fn existing_pods_terms_equal_a_walk_under_churn() {
+    let mut g = Lcg(11);
+    let mut c = Cache::new();
+    c.set_namespace("ns-a", Labels::from_pairs([("team", "x")]));
+    c.set_namespace("ns-b", Labels::from_pairs([("team", "y")]));
+    let (mut compared, mut skipped, mut scored) = (0, 0, 0);
+    for step in 0..400 {
+        let n = format!("n{}", g.below(8));
+        match g.below(12) {
+            0 => {
+                c.remove_node(&n);
+            }
+            1..=2 => {
+                let mut d = node_doc(&n, "4", "32Gi", 110);
+                if g.below(4) == 0 {
+                    d["metadata"]["labels"] = json!({});
+                }
+                d["metadata"]["labels"]["zone"] = json!(g.pick(&["z1", "z2", "z3"]));
+                if g.below(2) == 0 {
+                    d["metadata"]["labels"]["rack"] = json!(g.pick(&["r1", "r2"]));
+                }
+                c.add_node(node(&d));
+            }
+            3..=4 => {
+                c.remove_pod(&format!("uid-e{}", g.below(40)));
+            }
+            _ => {
+                let name = format!("e{}", g.below(40));
+                c.add_pod(pod(&random_pod(&mut g, &name, true)), &n);
+            }
+        }
+        if step % 5 != 0 {
+            continue;
+        }
+        c.prepare();
+        let incoming = pod(&random_pod(&mut g, "incoming", false));
+        let hard = [0, 1, 5][g.below(3) as usize];
+        let pl = InterPodAffinity::new(inter_pod_affinity::InterPodAffinityArgs {
+            hard_pod_affinity_weight: Some(hard as i32),
+            ..Default::default()
+        })
+        .unwrap();
+        let (anti, scores) = walk(&c, &incoming, hard);
+
+        let mut state = CycleState::new();
+        let pf = pl
+            .as_pre_filter()
+            .unwrap()
+            .pre_filter(&mut state, &incoming, &c);
+        let own = incoming.affinity_terms();
+        let has_required =
+            !own.required_affinity.is_empty() || !own.required_anti_affinity.is_empty();
+        match pf {
+            Err(s) => {
+                assert_eq!(s.code, Code::Skip);
+                assert!(anti.is_empty() && !has_required);
+            }
+            Ok(_) => {
+                let st = inter_pod_affinity::pre_filter_state(&state).unwrap();
+                for &i in c.order() {
+                    for (k, v) in c.info(i).node().labels.iter() {
+                        let want = anti.get(&(k.to_string(), v.to_string())).copied();
+                        assert_eq!(
+                            st.existing_anti_affinity_counts.get(k, v),
+                            want.unwrap_or(0),
+                            "step {step}: {k}={v}"
+                        );
+                    }
+                }
+                assert_eq!(st.existing_anti_affinity_counts.is_empty(), anti.is_empty());
+            }
+        }
+
+        let infos: Vec<&NodeInfo> = c.order().iter().map(|&i| c.info(i)).collect();
+        if infos.is_empty() {
+            continue;
+        }
+        let mut state = CycleState::new();
+        let ps = pl
+            .as_pre_score()
+            .unwrap()
+            .pre_score(&mut state, &incoming, &c, &infos);
+        compared += 1;
+        match (ps, scores) {
+            (Err(s), None) => {
+                assert_eq!(s.code, Code::Skip);
+                skipped += 1;
+            }
+            (Ok(()), Some(want)) => {
+                for info in &infos {
+                    let got = pl
+                        .as_score()
+                        .unwrap()
+                        .score(&state, &incoming, info)
+                        .unwrap();
+                    assert_eq!(got, want[info.name()], "step {step}: {}", info.name());
+                }
+                scored += 1;
+            }
+            (ps, want) => panic!("step {step}: pre_score {ps:?}, walk {want:?}"),
+        }
+    }
+    // The run covers both outcomes.
+    assert!(
+        compared > 50 && skipped > 0 && scored > 0,
+        "{compared} {skipped} {scored}"
+    );
+}

@@ -352,6 +352,13 @@ pub trait ScorePlugin: Plugin {
         }
         Ok(())
     }
+    /// False when [`ScorePlugin::normalize_scores`] is the default (scores
+    /// unchanged; upstream: `ScoreExtensions()` returns nil): the engine
+    /// may then weight and sum this plugin's scores per part of the
+    /// feasible list without calling it. Default: true (always called).
+    fn normalizes(&self) -> bool {
+        true
+    }
     /// Maps raw scores (one per feasible node, in order) to `0..=100`.
     /// Default: unchanged.
     fn normalize_scores(

@@ -83,6 +83,11 @@ impl PreScorePlugin for ImageLocality {
 }
 
 impl ScorePlugin for ImageLocality {
+    /// No NormalizeScore.
+    fn normalizes(&self) -> bool {
+        false
+    }
+
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let s = state
             .read::<PreScoreState>(STATE_KEY)

@@ -33,7 +33,17 @@
 //!
 //! Cost: PreFilter's counts are keyed by interned (key, value) ids
 //! ([`NodeInfo::label_ids`]) in an Fx-hashed map, so counting and Filter's
-//! per-node checks hash two integers instead of strings.
+//! per-node checks hash two integers instead of strings. The existing pods'
+//! terms are not walked pod by pod: the cache's
+//! [`AffinityIndex`](crate::affinity_index::AffinityIndex) groups equal
+//! terms with their instance counts per topology domain, so PreFilter's (1)
+//! and PreScore's sums over existing pods' terms check each distinct term
+//! once against the incoming pod and add its per-domain counts (the same
+//! sums: only present nodes with the term's key count). The incoming pod's
+//! own terms are still matched against every existing pod (PreFilter's (2),
+//! (3); PreScore when it has preferred terms). Preemption's dry runs and
+//! nominated pods change the PreFilter state through AddPod/RemovePod
+//! ([`PodDeltaState`]), pod by pod, never through the index.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -41,6 +51,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::affinity_index::{TermGroup, TermKind};
 use crate::cache::{Cache, NodeInfo};
 use crate::framework::{
     ConfigError, CycleState, FilterPlugin, Plugin, PluginArgs, PodDeltaState, PreFilterExtensions,
@@ -197,6 +208,16 @@ impl TopologyCounts {
         {
             Some(p) => add_entry(&mut self.ids, p, delta),
             None => add_entry(&mut self.names, (key.into(), v.into()), delta),
+        }
+    }
+
+    /// Adds the counts of every domain of `group` (a group of the cache
+    /// whose interner this is).
+    fn add_group(&mut self, group: &TermGroup) {
+        if let Some(k) = group.key() {
+            for (v, n) in group.domains() {
+                add_entry(&mut self.ids, pair(k, v), n);
+            }
         }
     }
 
@@ -403,14 +424,12 @@ impl PreFilterPlugin for InterPodAffinity {
             .unwrap_or(&EMPTY_LABELS);
         let labels = snap.label_interner();
         let mut existing = TopologyCounts::new(labels);
-        for info in snap.nodes_with_pods_with_required_anti_affinity() {
-            let ids = info.label_ids();
-            for ep in info.pods_with_required_anti_affinity() {
-                for t in &ep.affinity_terms().required_anti_affinity {
-                    if t.matches(&pod.namespace, &pod.labels, ns_labels) {
-                        existing.update_ids(ids, labels.key(&t.topology_key), 1);
-                    }
-                }
+        for g in snap.affinity_index().groups() {
+            if g.kind() == TermKind::RequiredAntiAffinity
+                && !g.has_no_domain()
+                && g.term().matches(&pod.namespace, &pod.labels, ns_labels)
+            {
+                existing.add_group(g);
             }
         }
         if existing.is_empty()
@@ -560,12 +579,34 @@ impl PreScoreState {
             return;
         }
         if let Some(v) = node.labels.get(&term.topology_key) {
-            *self
-                .topology_score
-                .entry(term.topology_key.clone())
-                .or_default()
-                .entry(v.into())
-                .or_insert(0) += weight * multiplier;
+            self.add(&term.topology_key, v, weight * multiplier);
+        }
+    }
+
+    /// Adds `delta` to the pair (`key`, `value`), creating it (even at 0);
+    /// allocates the names only for a new pair.
+    fn add(&mut self, key: &str, value: &str, delta: i64) {
+        let values = match self.topology_score.get_mut(key) {
+            Some(m) => m,
+            None => self.topology_score.entry(key.into()).or_default(),
+        };
+        match values.get_mut(value) {
+            Some(n) => *n += delta,
+            None => {
+                values.insert(value.into(), delta);
+            }
+        }
+    }
+
+    /// Adds `weight` × the instances of `group` in each of its domains.
+    fn add_group(&mut self, group: &TermGroup, weight: i64, labels: &LabelInterner) {
+        let Some(k) = group.key() else { return };
+        for (v, n) in group.domains() {
+            self.add(
+                &group.term().topology_key,
+                labels.value_name(k, v),
+                weight * n,
+            );
         }
     }
 
@@ -609,34 +650,36 @@ impl PreScorePlugin for InterPodAffinity {
             .namespace_labels(&pod.namespace)
             .unwrap_or(&EMPTY_LABELS);
         let mut s = PreScoreState::default();
-        let mut process = |info: &NodeInfo, existing: &PodInfo| {
-            let node = info.node();
-            if node.labels.is_empty() {
-                return;
-            }
-            s.process_terms(&preferred_affinity, existing, &EMPTY_LABELS, node, 1);
-            s.process_terms(&preferred_anti, existing, &EMPTY_LABELS, node, -1);
-            let et = existing.affinity_terms();
-            if self.hard_pod_affinity_weight > 0 {
-                for t in &et.required_affinity {
-                    s.process_term(t, self.hard_pod_affinity_weight, pod, ns_labels, node, 1);
-                }
-            }
-            s.process_terms(&et.preferred_affinity, pod, ns_labels, node, 1);
-            s.process_terms(&et.preferred_anti_affinity, pod, ns_labels, node, -1);
-        };
+        // The incoming pod's preferred terms against every existing pod.
         if has_constraints {
             for &idx in snap.order() {
                 let info = snap.info(idx);
+                let node = info.node();
+                if node.labels.is_empty() {
+                    continue;
+                }
                 for ep in info.pods() {
-                    process(info, ep);
+                    s.process_terms(&preferred_affinity, ep, &EMPTY_LABELS, node, 1);
+                    s.process_terms(&preferred_anti, ep, &EMPTY_LABELS, node, -1);
                 }
             }
-        } else {
-            for info in snap.nodes_with_pods_with_affinity() {
-                for ep in info.pods_with_affinity() {
-                    process(info, ep);
+        }
+        // The existing pods' terms against the incoming pod: once per
+        // distinct term, with its instances per domain (the same sums as a
+        // walk of the pods with affinity on the present nodes).
+        let labels = snap.label_interner();
+        for g in snap.affinity_index().groups() {
+            let weight = match g.kind() {
+                TermKind::RequiredAntiAffinity => continue,
+                TermKind::RequiredAffinity if self.hard_pod_affinity_weight > 0 => {
+                    self.hard_pod_affinity_weight
                 }
+                TermKind::RequiredAffinity => continue,
+                TermKind::PreferredAffinity(w) => w,
+                TermKind::PreferredAntiAffinity(w) => -w,
+            };
+            if !g.has_no_domain() && g.term().matches(&pod.namespace, &pod.labels, ns_labels) {
+                s.add_group(g, weight, labels);
             }
         }
         if s.topology_score.is_empty() {

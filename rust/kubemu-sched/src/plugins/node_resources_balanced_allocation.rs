@@ -80,6 +80,11 @@ impl PreScorePlugin for BalancedAllocation {
 }
 
 impl ScorePlugin for BalancedAllocation {
+    /// No NormalizeScore.
+    fn normalizes(&self) -> bool {
+        false
+    }
+
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let (requested, allocatable) = self.scorer.amounts(pod, node);
         Ok(balanced_score(&requested, &allocatable))

@@ -257,6 +257,11 @@ impl FilterPlugin for NodeResourcesFit {
 }
 
 impl ScorePlugin for NodeResourcesFit {
+    /// No NormalizeScore.
+    fn normalizes(&self) -> bool {
+        false
+    }
+
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let (requested, allocatable) = self.scorer.amounts(pod, node);
         Ok(self.score_amounts(&requested, &allocatable))
