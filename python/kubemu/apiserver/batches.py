@@ -12,7 +12,7 @@ from kubemu.apiserver import codec
 from kubemu.apiserver.admission import (
     Operation,
 )
-from kubemu.apiserver.creating import TemplateMemo, invalid_error
+from kubemu.apiserver.creating import Creating, TemplateMemo, invalid_error
 from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
     RevisionMismatch,
@@ -31,7 +31,7 @@ from kubemu.objects.meta import (
 from kubemu.objects.names import name_is_dns_subdomain
 
 if TYPE_CHECKING:
-    from kubemu.apiserver.handlers import APIServer
+    pass
 
 Obj = dict[str, Any]
 
@@ -76,7 +76,7 @@ class _CreateBatch:
         "user",
     )
 
-    def __init__(self, server: APIServer, kind: Kind, user: UserInfo, n: int) -> None:
+    def __init__(self, server: Batches, kind: Kind, user: UserInfo, n: int) -> None:
         self.server = server
         self.kind = kind
         self.user = user
@@ -181,11 +181,12 @@ class _CreateBatch:
                 self.prepare(i, obj, ns, request)
 
 
-class Batches:
-    """``create_many``, ``update_many`` (a mixin of APIServer)."""
+class Batches(Creating):
+    """``create_many``, ``update_many`` (a part of APIServer; the batch create shares the
+    create steps)."""
 
-    async def create_many(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def create_many(
+        self,
         resource: str,
         namespace: str,
         objs: Sequence[Obj | bytes],
@@ -234,9 +235,7 @@ class Batches:
                     errors[i] = StatusError.already_exists(kind.plural, name, kind.group)
         return BatchResult.stored_objects(objects, errors, stored, codec.decode_all)
 
-    def _requests_bytes(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, objs: Sequence[Obj | bytes]
-    ) -> builtins.list[bytes | None]:
+    def _requests_bytes(self, objs: Sequence[Obj | bytes]) -> builtins.list[bytes | None]:
         """:meth:`_request_bytes` of each object: the dicts :func:`~kubemu._core.pack_many`
         packs (msgpack's bytes, in one call) and the others one by one."""
         limit = self.max_request_bytes
@@ -248,22 +247,8 @@ class Batches:
                 out[i] = None
         return out
 
-    def _request_bytes(self: APIServer, obj: Obj | bytes) -> bytes | None:  # type: ignore[misc]  # self-typed mixin
-        """A request object's msgpack as :class:`~kubemu._core.Stamper` reads it, or None when
-        only the slow path can judge it (not packable, over the size limit)."""
-        if type(obj) is bytes:
-            data = obj
-        elif type(obj) is dict:
-            try:
-                data = codec.encode(obj)
-            except StatusError:
-                return None
-        else:
-            return None
-        return data if len(data) <= self.max_request_bytes else None
-
-    async def update_many(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, resource: str, objs: Sequence[Obj | bytes], *, user: UserInfo
+    async def update_many(
+        self, resource: str, objs: Sequence[Obj | bytes], *, user: UserInfo
     ) -> BatchResult:
         """Updates with per-object optimistic concurrency, in one store batch; objects
         without a resourceVersion are retried on a concurrent write."""

@@ -12,7 +12,7 @@ from kubemu.apiserver.storage import (
     KeyMissing,
     RevisionMismatch,
 )
-from kubemu.apiserver.updating import MAX_UPDATE_RETRIES
+from kubemu.apiserver.updating import MAX_UPDATE_RETRIES, Updating
 from kubemu.client.interface import BatchResult
 from kubemu.gcpause import gc_paused
 from kubemu.objects import StatusError
@@ -24,17 +24,15 @@ from kubemu.objects.meta import (
 )
 
 if TYPE_CHECKING:
-    from kubemu.apiserver.handlers import APIServer
+    pass
 
 Obj = dict[str, Any]
 
 
-class Binding:
-    """``bind``, ``bind_many`` (a mixin of APIServer)."""
+class Binding(Updating):
+    """``bind``, ``bind_many`` (a part of APIServer; binding writes through the update path)."""
 
-    async def bind(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, namespace: str, name: str, binding: Obj, *, user: UserInfo
-    ) -> Obj:
+    async def bind(self, namespace: str, name: str, binding: Obj, *, user: UserInfo) -> Obj:
         """``pods/binding``: sets ``spec.nodeName`` and the PodScheduled condition."""
         kind = self.kind("pods")
         namespace = self._namespace(kind, namespace)
@@ -51,9 +49,7 @@ class Binding:
                     raise StatusError.not_found(kind.plural, name) from None
             raise StatusError.conflict("pods/binding", name)
 
-    def _bound(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, pod: Obj, binding: Obj, *, copy: bool = True, now: str | None = None
-    ) -> Obj:
+    def _bound(self, pod: Obj, binding: Obj, *, copy: bool = True, now: str | None = None) -> Obj:
         """``pod`` with ``binding`` applied: a copy, or ``pod`` itself changed in place if
         ``copy`` is false (the caller no longer needs the stored version). ``now``: the
         condition's transition time (default: the clock now)."""
@@ -70,8 +66,8 @@ class Binding:
         bind_pod(new, binding, now=now if now is not None else self._now())
         return new
 
-    async def bind_many(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, bindings: Sequence[tuple[str, str, str]], *, user: UserInfo
+    async def bind_many(
+        self, bindings: Sequence[tuple[str, str, str]], *, user: UserInfo
     ) -> BatchResult:
         """(namespace, pod, node) triples: one store batch; a pod written concurrently is
         retried."""

@@ -30,8 +30,7 @@ from kubemu.objects.kinds.base import Kind
 from kubemu.objects.meta import get_metadata, new_uid
 
 if TYPE_CHECKING:
-    from kubemu.apiserver.creating import TemplateMemo
-    from kubemu.apiserver.handlers import APIServer
+    from kubemu.apiserver.creating import Creating, TemplateMemo
 
 __all__ = ["CreateContext", "CreateMemos", "ReadLog", "RecordingReader"]
 
@@ -82,7 +81,7 @@ class RecordingReader:
 
     __slots__ = ("_cache", "_log", "_server")
 
-    def __init__(self, server: APIServer, log: ReadLog) -> None:
+    def __init__(self, server: Creating, log: ReadLog) -> None:
         self._server = server
         self._log = log
         self._cache: dict[tuple[str, str, str], Any] = {}
@@ -116,7 +115,7 @@ class CreateContext:
 
     __slots__ = ("admission", "log", "memo", "stamper")
 
-    def __init__(self, server: APIServer, kind: Kind) -> None:
+    def __init__(self, server: Creating, kind: Kind) -> None:
         from kubemu.apiserver.batches import _stamper
         from kubemu.apiserver.creating import TemplateMemo
 
@@ -136,7 +135,7 @@ class CreateMemos:
         self._contexts: dict[tuple[object, ...], CreateContext] = {}
 
     def context(
-        self, server: APIServer, kind: Kind, namespace: str, user: UserInfo, request_type: type
+        self, server: Creating, kind: Kind, namespace: str, user: UserInfo, request_type: type
     ) -> CreateContext | None:
         """The context for a create, started over unless everything it recorded holds; None
         for a user that is not hashable (the plain path)."""
@@ -159,7 +158,7 @@ class CreateMemos:
         return ctx
 
     def create(
-        self, server: APIServer, kind: Kind, namespace: str, obj: Obj | bytes, user: UserInfo
+        self, server: Creating, kind: Kind, namespace: str, obj: Obj | bytes, user: UserInfo
     ) -> tuple[Obj | None, bytes | None, int]:
         """Create ``obj`` (not a dry run; ``kind`` takes ``server._templated``): ``(the object
         without resourceVersion or None when stamped, its stored bytes, resourceVersion)``,
@@ -186,7 +185,7 @@ class CreateMemos:
         return new, data, _store(server, kind, namespace, str(meta.get("name", "")), data)
 
 
-def _store(server: APIServer, kind: Kind, namespace: str, name: str, data: bytes) -> int:
+def _store(server: Creating, kind: Kind, namespace: str, name: str, data: bytes) -> int:
     """Write a new object's bytes; AlreadyExists when its name is taken."""
     try:
         return server.storage.create(kind.key(namespace or None, name), data)

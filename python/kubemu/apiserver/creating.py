@@ -12,6 +12,7 @@ from kubemu.apiserver.admission import (
     ObjectReader,
     Operation,
 )
+from kubemu.apiserver.core import ServerCore
 from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
     KeyExists,
@@ -42,7 +43,7 @@ def invalid_error(kind: Kind, obj: Obj, errs: builtins.list[FieldError]) -> Stat
 
 
 if TYPE_CHECKING:
-    from kubemu.apiserver.handlers import APIServer
+    pass
 
 Obj = dict[str, Any]
 
@@ -66,11 +67,12 @@ class TemplateMemo:
         self.key_fns = admission.template_key_fns()
 
 
-class Creating:
-    """``create`` and the steps ``create_many`` shares (a mixin of APIServer)."""
+class Creating(ServerCore):
+    """``create`` and the steps ``create_many`` shares (a part of APIServer, over
+    :class:`~kubemu.apiserver.core.ServerCore`)."""
 
-    def _prepare_create(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _prepare_create(
+        self,
         kind: Kind,
         namespace: str,
         obj: Obj | bytes,
@@ -84,8 +86,8 @@ class Creating:
         ensure_namespace(new, namespace, kind.namespaced)
         return new, self._admit_create(kind, namespace, new, user, dry_run, reader)
 
-    def _admit_create(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _admit_create(
+        self,
         kind: Kind,
         namespace: str,
         new: Obj,
@@ -115,12 +117,12 @@ class Creating:
         self.admission.validate(attrs, new, None)
         return generated
 
-    def _templated(self: APIServer, kind: Kind) -> bool:  # type: ignore[misc]  # self-typed mixin
+    def _templated(self, kind: Kind) -> bool:
         """Creates of ``kind`` may share a batch's spec work (:meth:`_create_templated`)."""
         return kind.template_spec and kind.on_create is None and self.admission.spec_only
 
-    def _create_templated(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _create_templated(
+        self,
         kind: Kind,
         namespace: str,
         obj: Obj | bytes,
@@ -175,8 +177,8 @@ class Creating:
     def _status_from_template(kind: Kind) -> bool:
         return kind.has_status and not kind.keep_status_on_create
 
-    async def create(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def create(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -192,8 +194,8 @@ class Creating:
             set_resource_version(new, rev)
         return new
 
-    async def create_raw(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def create_raw(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -210,8 +212,8 @@ class Creating:
             data = codec.encode(new)
         return RawObject(data, rev)
 
-    def _create(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _create(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -229,14 +231,28 @@ class Creating:
             new, generated = self._prepare_create(kind, namespace, obj, user, dry_run)
             return self._store_create_written(kind, new, generated, dry_run)
 
-    def _store_create(self: APIServer, kind: Kind, new: Obj, generated: bool, dry_run: bool) -> Obj:  # type: ignore[misc]  # self-typed mixin
+    def _request_bytes(self, obj: Obj | bytes) -> bytes | None:
+        """A request object's msgpack as :class:`~kubemu._core.Stamper` reads it, or None when
+        only the slow path can judge it (not packable, over the size limit)."""
+        if type(obj) is bytes:
+            data = obj
+        elif type(obj) is dict:
+            try:
+                data = codec.encode(obj)
+            except StatusError:
+                return None
+        else:
+            return None
+        return data if len(data) <= self.max_request_bytes else None
+
+    def _store_create(self, kind: Kind, new: Obj, generated: bool, dry_run: bool) -> Obj:
         new, _, rev = self._store_create_written(kind, new, generated, dry_run)
         if rev:
             set_resource_version(new, rev)
         return new
 
-    def _store_create_written(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, kind: Kind, new: Obj, generated: bool, dry_run: bool
+    def _store_create_written(
+        self, kind: Kind, new: Obj, generated: bool, dry_run: bool
     ) -> tuple[Obj, bytes | None, int]:
         """Store a prepared object: ``(object without resourceVersion, the stored bytes,
         resourceVersion)``; a dry run stores nothing: ``(object, None, 0)``."""

@@ -10,6 +10,7 @@ from kubemu.apiserver import codec
 from kubemu.apiserver.admission import (
     Operation,
 )
+from kubemu.apiserver.core import ServerCore
 from kubemu.apiserver.creating import invalid_error
 from kubemu.apiserver.request import UserInfo
 from kubemu.apiserver.storage import (
@@ -34,16 +35,17 @@ MAX_UPDATE_RETRIES: Final = 16
 """Retries of an update without a resourceVersion (or a patch) on a concurrent write."""
 
 if TYPE_CHECKING:
-    from kubemu.apiserver.handlers import APIServer
+    pass
 
 Obj = dict[str, Any]
 
 
-class Updating:
-    """``update``, ``update_status``, ``patch`` (a mixin of APIServer)."""
+class Updating(ServerCore):
+    """``update``, ``update_status``, ``patch`` (a part of APIServer, over
+    :class:`~kubemu.apiserver.core.ServerCore`)."""
 
-    async def update(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def update(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -55,13 +57,13 @@ class Updating:
         set_resource_version(new, rev)
         return new
 
-    async def update_status(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
+    async def update_status(
+        self, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
     ) -> Obj:
         return await self.update(resource, namespace, obj, user=user, subresource="status")
 
-    async def update_raw(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def update_raw(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -75,13 +77,13 @@ class Updating:
         new, data, rev = self._update_request(resource, namespace, obj, user, subresource)
         return RawObject(codec.encode(new) if data is None else data, rev)
 
-    async def update_status_raw(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
+    async def update_status_raw(
+        self, resource: str, namespace: str, obj: Obj | bytes, *, user: UserInfo
     ) -> RawObject:
         return await self.update_raw(resource, namespace, obj, user=user, subresource="status")
 
-    def _update_request(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _update_request(
+        self,
         resource: str,
         namespace: str,
         obj: Obj | bytes,
@@ -95,7 +97,7 @@ class Updating:
         with self._request("update", kind, user, namespace, name, subresource):
             return self._update_written(kind, namespace, new, user, subresource, None, request)
 
-    def _check_subresource(self: APIServer, kind: Kind, subresource: str) -> None:  # type: ignore[misc]  # self-typed mixin
+    def _check_subresource(self, kind: Kind, subresource: str) -> None:
         if subresource == "status" and kind.has_status:
             return
         if subresource == "finalize" and kind.plural == "namespaces" and not kind.group:
@@ -103,8 +105,8 @@ class Updating:
         if subresource:
             raise StatusError.not_found(f"{kind.plural}/{subresource}", "", kind.group)
 
-    def _update(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _update(
+        self,
         kind: Kind,
         namespace: str,
         new: Obj,
@@ -119,8 +121,8 @@ class Updating:
         set_resource_version(new, rev)
         return new
 
-    def _update_written(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _update_written(
+        self,
         kind: Kind,
         namespace: str,
         new: Obj,
@@ -172,8 +174,8 @@ class Updating:
                 raise StatusError.not_found(kind.plural, name, kind.group) from None
         raise StatusError.conflict(kind.plural, name, OPTIMISTIC_LOCK_MESSAGE, kind.group)
 
-    def _apply_update(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    def _apply_update(
+        self,
         kind: Kind,
         namespace: str,
         new: Obj,
@@ -209,13 +211,13 @@ class Updating:
         self.admission.validate(attrs, new, old)
         return self._write_update_written(kind, new, old, cur)
 
-    def _write_update(self: APIServer, kind: Kind, new: Obj, old: Obj, cur: StoredObject) -> Obj:  # type: ignore[misc]  # self-typed mixin
+    def _write_update(self, kind: Kind, new: Obj, old: Obj, cur: StoredObject) -> Obj:
         new, _, rev = self._write_update_written(kind, new, old, cur)
         set_resource_version(new, rev)
         return new
 
-    def _write_update_written(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer, kind: Kind, new: Obj, old: Obj, cur: StoredObject
+    def _write_update_written(
+        self, kind: Kind, new: Obj, old: Obj, cur: StoredObject
     ) -> tuple[Obj, bytes | None, int]:
         """CAS-write an updated object: ``(object without resourceVersion, its stored bytes,
         resourceVersion)``. An update identical to the stored object writes nothing (the
@@ -250,8 +252,8 @@ class Updating:
 
     # -- patch ------------------------------------------------------------------------------
 
-    async def patch(  # type: ignore[misc]  # self-typed mixin
-        self: APIServer,
+    async def patch(
+        self,
         resource: str,
         namespace: str,
         name: str,
