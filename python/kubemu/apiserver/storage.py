@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
+from kubemu.gcpause import gc_paused
 from kubemu.store import (
     CompactedError,
     Compare,
@@ -231,15 +232,18 @@ class EmbeddedStorage:
     def list(
         self, prefix: bytes, *, start: bytes | None = None, limit: int = 0, revision: int = 0
     ) -> StoredList:
-        try:
-            resp = self.store.range(
-                start or prefix, prefix_end(prefix), revision=revision, limit=limit
-            )
-        except CompactedError:
-            raise StorageCompacted(revision, self.store.compact_revision) from None
-        except FutureRevisionError:
-            raise StorageFutureRevision(revision) from None
-        items = [StoredObject(kv.key, kv.value, kv.mod_revision) for kv in resp.kvs]
+        # Two small acyclic objects per item: no collection walks the heap meanwhile, and the
+        # survivors go straight to the old generation (kubemu.gcpause).
+        with gc_paused(promote=True):
+            try:
+                resp = self.store.range(
+                    start or prefix, prefix_end(prefix), revision=revision, limit=limit
+                )
+            except CompactedError:
+                raise StorageCompacted(revision, self.store.compact_revision) from None
+            except FutureRevisionError:
+                raise StorageFutureRevision(revision) from None
+            items = [StoredObject(kv.key, kv.value, kv.mod_revision) for kv in resp.kvs]
         return StoredList(items, resp.revision, resp.more, resp.count)
 
     def create(self, key: bytes, value: bytes) -> int:
