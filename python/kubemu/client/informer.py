@@ -33,15 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Final, Self
 
 from kubemu.client.indexer import (
     DeletedFinalStateUnknown,
@@ -49,6 +47,14 @@ from kubemu.client.indexer import (
     IndexFunc,
     Lister,
     meta_namespace_key,
+)
+from kubemu.client.informer_handlers import (
+    AddHandler,
+    DeleteHandler,
+    FilterFunc,
+    HandlerRegistration,
+    Notification,
+    UpdateHandler,
 )
 from kubemu.client.interface import (
     Client,
@@ -70,10 +76,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AddHandler = Callable[[Obj], Any]
-UpdateHandler = Callable[[Obj, Obj], Any]
-DeleteHandler = Callable[[Obj | DeletedFinalStateUnknown], Any]
-FilterFunc = Callable[[Obj | DeletedFinalStateUnknown], bool]
 
 _MIN_WATCH_TIMEOUT: Final = 300
 _SHORT_WATCH: Final = 1.0
@@ -129,146 +131,6 @@ class Backoff:
 
 class _Relist(Exception):
     """The watch found its resourceVersion gone: list again."""
-
-
-@dataclass
-class _Notification:
-    kind: str  # "add", "update", "delete", "synced"
-    old: Any = None
-    new: Any = None
-
-
-class HandlerRegistration:
-    """One set of handlers on an informer (``add_event_handler``'s result)."""
-
-    def __init__(
-        self,
-        informer: SharedInformer,
-        on_add: AddHandler | None,
-        on_update: UpdateHandler | None,
-        on_delete: DeleteHandler | None,
-        filter_func: FilterFunc | None,
-    ) -> None:
-        self._informer = informer
-        self.on_add = on_add
-        self.on_update = on_update
-        self.on_delete = on_delete
-        self.filter_func = filter_func
-        self.is_async = any(
-            inspect.iscoroutinefunction(h) for h in (on_add, on_update, on_delete) if h
-        )
-        self._synced = False
-        self._synced_event = asyncio.Event()
-        self._pending: deque[_Notification] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stray: set[asyncio.Future[Any]] = set()
-
-    def has_synced(self) -> bool:
-        """True once this registration has been given every object of the informer's first
-        list (for an async registration: once its handlers have run on them)."""
-        return self._synced
-
-    async def wait_for_sync(self) -> None:
-        await self._synced_event.wait()
-
-    # -- delivery -----------------------------------------------------------------------------
-
-    def _notify(self, n: _Notification) -> None:
-        if self.filter_func is not None and n.kind != "synced":
-            filtered = self._filtered(n)
-            if filtered is None:
-                return
-            n = filtered
-        if self.is_async:
-            self._pending.append(n)
-            self._wakeup.set()
-            self._ensure_task()
-        else:
-            self._deliver_sync(n)
-
-    def _filtered(self, n: _Notification) -> _Notification | None:
-        """client-go's ``FilteringResourceEventHandler``: an update that enters the filter is an
-        add, one that leaves it a delete."""
-        f = self.filter_func
-        assert f is not None
-        if n.kind == "update":
-            old_ok, new_ok = f(n.old), f(n.new)
-            if old_ok and new_ok:
-                return n
-            if new_ok:
-                return _Notification("add", new=n.new)
-            if old_ok:
-                return _Notification("delete", old=n.new)
-            return None
-        obj = n.new if n.kind == "add" else n.old
-        return n if f(obj) else None
-
-    def _call(self, n: _Notification) -> Any:
-        if n.kind == "add":
-            if self.on_add is not None:
-                return self.on_add(n.new)
-        elif n.kind == "update":
-            if self.on_update is not None:
-                return self.on_update(n.old, n.new)
-        elif n.kind == "delete":
-            if self.on_delete is not None:
-                return self.on_delete(n.old)
-        elif n.kind == "synced":
-            self._synced = True
-            self._synced_event.set()
-        return None
-
-    def _deliver_sync(self, n: _Notification) -> None:
-        try:
-            result = self._call(n)
-        except Exception:
-            log.exception("%s: %s handler failed", self._informer.name, n.kind)
-            return
-        if inspect.isawaitable(result):
-            fut = asyncio.ensure_future(result)
-            self._stray.add(fut)
-            fut.add_done_callback(self._stray_done)
-
-    def _stray_done(self, fut: asyncio.Future[Any]) -> None:
-        self._stray.discard(fut)
-        if not fut.cancelled() and fut.exception() is not None:
-            log.error("%s: handler failed", self._informer.name, exc_info=fut.exception())
-
-    def _ensure_task(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"informer-handler:{self._informer.name}"
-            )
-
-    async def _run(self) -> None:
-        while True:
-            while self._pending:
-                n = self._pending.popleft()
-                try:
-                    result = self._call(n)
-                    if inspect.isawaitable(result):
-                        await result
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("%s: %s handler failed", self._informer.name, n.kind)
-            self._wakeup.clear()
-            await self._wakeup.wait()
-
-    async def _stop(self) -> None:
-        tasks: list[asyncio.Future[Any]] = list(self._stray)
-        if self._task is not None:
-            tasks.append(self._task)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._task = None
-        self._pending.clear()
 
 
 class SharedInformer:
@@ -333,8 +195,8 @@ class SharedInformer:
         self._registrations.append(reg)
         if self._synced:
             for obj in self.indexer.list():
-                reg._notify(_Notification("add", new=obj))
-            reg._notify(_Notification("synced"))
+                reg._notify(Notification("add", new=obj))
+            reg._notify(Notification("synced"))
         return reg
 
     async def remove_event_handler(self, registration: HandlerRegistration) -> None:
@@ -512,23 +374,21 @@ class SharedInformer:
             seen.add(key)
             old = indexer.put(key, obj)
             if old is None:
-                self._distribute(_Notification("add", new=obj))
+                self._distribute(Notification("add", new=obj))
             elif _rv(old) != _rv(obj):
-                self._distribute(_Notification("update", old=old, new=obj))
+                self._distribute(Notification("update", old=old, new=obj))
         if len(indexer) > len(seen):
             for key in [k for k in indexer.list_keys() if k not in seen]:
                 old = indexer.delete_key(key)
                 if old is not None:
-                    self._distribute(
-                        _Notification("delete", old=DeletedFinalStateUnknown(key, old))
-                    )
+                    self._distribute(Notification("delete", old=DeletedFinalStateUnknown(key, old)))
         self._last_rv = rv
         if not self._synced:
             self._synced = True
-            self._distribute(_Notification("synced"))
+            self._distribute(Notification("synced"))
             self._event().set()
 
-    def _distribute(self, n: _Notification) -> None:
+    def _distribute(self, n: Notification) -> None:
         for reg in self._registrations:
             reg._notify(n)
 
@@ -585,13 +445,13 @@ class SharedInformer:
         key = self.indexer.key_func(obj)
         if etype == EventType.DELETED:
             self.indexer.delete_key(key)
-            self._distribute(_Notification("delete", old=obj))
+            self._distribute(Notification("delete", old=obj))
         else:  # ADDED, MODIFIED
             old = self.indexer.put(key, obj)
             if old is None:
-                self._distribute(_Notification("add", new=obj))
+                self._distribute(Notification("add", new=obj))
             else:
-                self._distribute(_Notification("update", old=old, new=obj))
+                self._distribute(Notification("update", old=old, new=obj))
         if rv:
             self._last_rv = rv
         self._watch_events += 1
@@ -604,7 +464,7 @@ class SharedInformer:
             if not self._synced:
                 continue
             for obj in self.indexer.list():
-                self._distribute(_Notification("update", old=obj, new=obj))
+                self._distribute(Notification("update", old=obj, new=obj))
 
 
 def _rv(obj: Obj) -> str:
