@@ -24,7 +24,7 @@ from kubemu.apiserver.admission import (
     default_chain,
 )
 from kubemu.apiserver.auth import AlwaysAllow, Authenticator, Authorizer
-from kubemu.apiserver.create_memo import CreateMemos
+from kubemu.apiserver.create_memo import CreateMemos, ReadLog
 from kubemu.apiserver.metrics import Metrics
 from kubemu.apiserver.request import RequestInfo, UserInfo, is_readonly
 from kubemu.apiserver.storage import KeyExists, Storage, StoredObject
@@ -44,20 +44,25 @@ SYSTEM_NAMESPACES: Final = ("default", "kube-system", "kube-public", "kube-node-
 class _CachingReader:
     """An :class:`ObjectReader` that reads each object once per request (or batch). The
     objects are shared (read-only): within the request, and across requests through the
-    server's :class:`_DecodedCache` while the stored object is unchanged."""
+    server's :class:`_DecodedCache` while the stored object is unchanged. With a ``log``
+    (:class:`~kubemu.apiserver.create_memo.ReadLog`) it also records what it read: each
+    object's key and mod_revision (None when absent), each listing's keys and mod_revisions."""
 
-    __slots__ = ("_cache", "_server")
+    __slots__ = ("_cache", "_log", "_server")
 
-    def __init__(self, server: ServerCore) -> None:
+    def __init__(self, server: ServerCore, log: ReadLog | None = None) -> None:
         self._server = server
+        self._log = log
         self._cache: dict[tuple[str, str, str], Any] = {}
 
     def read(self, resource: str, namespace: str, name: str) -> Obj | None:
         key = (resource, namespace, name)
         if key not in self._cache:
             server = self._server
-            kind = server.kind(resource)
-            stored = server.storage.get(kind.key(namespace or None, name))
+            store_key = server.kind(resource).key(namespace or None, name)
+            stored = server.storage.get(store_key)
+            if self._log is not None:
+                self._log.gets[store_key] = None if stored is None else stored.revision
             self._cache[key] = None if stored is None else server._decoded.decode(stored)
         found: Obj | None = self._cache[key]
         return found
@@ -66,9 +71,12 @@ class _CachingReader:
         key = (resource, namespace, "\x00all")
         if key not in self._cache:
             server = self._server
-            out = server.storage.list(server.kind(resource).prefix(namespace or None))
+            prefix = server.kind(resource).prefix(namespace or None)
+            items = server.storage.list(prefix).items
+            if self._log is not None:
+                self._log.lists[prefix] = tuple((s.key, s.revision) for s in items)
             decode = server._decoded.decode
-            self._cache[key] = [decode(s) for s in out.items]
+            self._cache[key] = [decode(s) for s in items]
         found: builtins.list[Obj] = self._cache[key]
         return found
 
@@ -263,9 +271,10 @@ class ServerCore:
     ) -> Attributes:
         return Attributes(op, kind, ns, name, sub, user, reader or _CachingReader(self), dry_run)
 
-    def caching_reader(self) -> ObjectReader:
-        """An ObjectReader that reads each object once (for a request or a batch)."""
-        return _CachingReader(self)
+    def caching_reader(self, log: ReadLog | None = None) -> ObjectReader:
+        """An ObjectReader that reads each object once (for a request or a batch), recording
+        what it read in ``log`` when given."""
+        return _CachingReader(self, log)
 
     # ObjectReader for admission plugins.
     def read(self, resource: str, namespace: str, name: str) -> Obj | None:

@@ -7,9 +7,10 @@ in ``metadata.name`` (:meth:`~kubemu.apiserver.creating.Creating._create_templat
 whole batch, so admission sees the same stored objects for every item. Single creates repeat
 the same specs request after request (a controller's pods), so :class:`CreateMemos` keeps that
 batch state across requests, in a :class:`CreateContext` per (kind, namespace, user, request
-type), and keeps it exact by what admission read: a context records, through its
-:class:`RecordingReader`, every stored object (key and mod_revision, or absence) and every
-listing (keys and mod_revisions) the slow path's admission read, and a request uses the context
+type), and keeps it exact by what admission read: a context records in its :class:`ReadLog`
+(through :meth:`~kubemu.apiserver.core.ServerCore.caching_reader`) every stored object (key and
+mod_revision, or absence) and every listing (keys and mod_revisions) the slow path's admission
+read, and a request uses the context
 only while all of them are unchanged in storage (a key's value never changes without its
 mod_revision); otherwise the context starts over. Admission plugins that are ``spec_only``
 depend on nothing else (see :attr:`~kubemu.apiserver.admission.AdmissionChain.spec_only`), and
@@ -18,7 +19,6 @@ the context is tied to the chain it was built with.
 
 from __future__ import annotations
 
-import builtins
 from typing import TYPE_CHECKING, Any, Final
 
 from kubemu._core import Stamper
@@ -32,7 +32,7 @@ from kubemu.objects.meta import get_metadata, new_uid
 if TYPE_CHECKING:
     from kubemu.apiserver.creating import Creating, TemplateMemo
 
-__all__ = ["CreateContext", "CreateMemos", "ReadLog", "RecordingReader"]
+__all__ = ["CreateContext", "CreateMemos", "ReadLog"]
 
 Obj = dict[str, Any]
 
@@ -73,41 +73,6 @@ class ReadLog:
                 if s.key != key or s.revision != revision:
                     return False
         return True
-
-
-class RecordingReader:
-    """An :class:`~kubemu.apiserver.admission.ObjectReader` that records what it reads in a
-    :class:`ReadLog` (objects shared and read-only, as the apiserver's reader gives them)."""
-
-    __slots__ = ("_cache", "_log", "_server")
-
-    def __init__(self, server: Creating, log: ReadLog) -> None:
-        self._server = server
-        self._log = log
-        self._cache: dict[tuple[str, str, str], Any] = {}
-
-    def read(self, resource: str, namespace: str, name: str) -> Obj | None:
-        key = (resource, namespace, name)
-        if key not in self._cache:
-            server = self._server
-            store_key = server.kind(resource).key(namespace or None, name)
-            stored = server.storage.get(store_key)
-            self._log.gets[store_key] = None if stored is None else stored.revision
-            self._cache[key] = None if stored is None else server._decoded.decode(stored)
-        found: Obj | None = self._cache[key]
-        return found
-
-    def read_all(self, resource: str, namespace: str = "") -> builtins.list[Obj]:
-        key = (resource, namespace, "\x00all")
-        if key not in self._cache:
-            server = self._server
-            prefix = server.kind(resource).prefix(namespace or None)
-            items = server.storage.list(prefix).items
-            self._log.lists[prefix] = tuple((s.key, s.revision) for s in items)
-            decode = server._decoded.decode
-            self._cache[key] = [decode(s) for s in items]
-        found: builtins.list[Obj] = self._cache[key]
-        return found
 
 
 class CreateContext:
@@ -173,7 +138,7 @@ class CreateMemos:
             if hit is not None:
                 name, data = hit
                 return None, data, _store(server, kind, namespace, name, data)
-        reader = RecordingReader(server, ctx.log)
+        reader = server.caching_reader(ctx.log)
         new, generated, data = server._create_templated(
             kind, namespace, obj, user, reader, ctx.memo
         )

@@ -20,7 +20,6 @@ task; :meth:`flush` sends what is queued now.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import time
@@ -28,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from kubemu.client.events import EventRecorder as ObjectEventRecorder
+from kubemu.client.events.flush_loop import FlushLoop
 from kubemu.client.interface import Client
 from kubemu.objects.errors import Reason, StatusError
 from kubemu.objects.meta import now_rfc3339
@@ -49,7 +49,7 @@ def _scheduled_condition(pod: Obj) -> Obj | None:
     return None
 
 
-class EventRecorder:
+class EventRecorder(FlushLoop):
     """Queues FailedScheduling events and PodScheduled=False conditions; writes them in the
     background (:meth:`start`) or on :meth:`flush`."""
 
@@ -61,6 +61,7 @@ class EventRecorder:
         instance: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__("scheduler-events")
         self.client = client
         self.component = component
         self.instance = instance or component
@@ -69,8 +70,6 @@ class EventRecorder:
             client, component=component, instance=self.instance, clock=clock
         )
         self._conditions: dict[str, tuple[Obj, str, str, str | None]] = {}
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.conditions_written = 0
 
     def failed_scheduling(
@@ -109,7 +108,7 @@ class EventRecorder:
             self._conditions.pop(key, None)
         else:
             self._conditions[key] = (pod, reason, message, nominated_node)
-        self._wakeup.set()
+        self.wake()
 
     def preempted(self, victim: Obj, preemptor_uid: str, node: str) -> None:
         """The ``Preempted`` Event on a victim (upstream: ``Preempted by pod <uid> on node
@@ -123,7 +122,7 @@ class EventRecorder:
             api_version="v1",
             action="Preempting",
         )
-        self._wakeup.set()
+        self.wake()
 
     @property
     def pending(self) -> int:
@@ -178,36 +177,3 @@ class EventRecorder:
                     raise
                 pod = await self.client.get("pods", ns, name)
         return False
-
-    # -- background --------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="scheduler-events"
-            )
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("writing scheduling events failed")
-
-    async def stop(self) -> None:
-        """Stop the background task, then write what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        try:
-            await self.flush()
-        except Exception:
-            log.exception("writing scheduling events failed")

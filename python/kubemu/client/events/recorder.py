@@ -13,7 +13,6 @@ no Event.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict, defaultdict
@@ -21,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubemu.client.events.correlator import EventCorrelator, event_name
+from kubemu.client.events.flush_loop import FlushLoop
 from kubemu.client.interface import Client
 from kubemu.objects.errors import Reason, StatusError
 from kubemu.objects.meta import now_rfc3339
@@ -47,7 +47,7 @@ def object_reference(obj: Mapping[str, Any], *, kind: str = "", api_version: str
     return ref
 
 
-class EventRecorder:
+class EventRecorder(FlushLoop):
     """Records Events about objects for one component (``source.component``)."""
 
     def __init__(
@@ -60,6 +60,7 @@ class EventRecorder:
         clock: Callable[[], float] = time.time,
         correlator: EventCorrelator | None = None,
     ) -> None:
+        super().__init__(f"events-{component}")
         self.client = client
         self.component = component
         self.host = host
@@ -68,8 +69,6 @@ class EventRecorder:
         self.correlator = correlator or EventCorrelator(clock=clock)
         self._queue: OrderedDict[tuple[str, str], tuple[bool, Obj]] = OrderedDict()
         """(namespace, name) → (whether the Event exists already, its newest state)."""
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.events_written = 0
         """Events created or written back with a new count."""
         self.events_skipped = 0
@@ -131,7 +130,7 @@ class EventRecorder:
         queued = self._queue.get(key)
         exists = result.repeat and (queued is None or queued[0])
         self._queue[key] = (exists, ev)
-        self._wakeup.set()
+        self.wake()
 
     @property
     def pending(self) -> int:
@@ -171,37 +170,3 @@ class EventRecorder:
                     self.events_written += 1
                 elif err.reason != Reason.NOT_FOUND:  # the namespace went away
                     log.warning("writing an event failed: %s", err)
-
-    # -- background --------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Write queued events from a background task until :meth:`stop`."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"events-{self.component}"
-            )
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("writing events failed")
-
-    async def stop(self) -> None:
-        """Stop the background task, then write what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        try:
-            await self.flush()
-        except Exception:
-            log.exception("writing events failed")
