@@ -32,11 +32,18 @@ import gc
 from collections.abc import Iterator
 from typing import Final
 
-__all__ = ["SERVER_GEN0_THRESHOLD", "gc_paused", "promote", "tune_for_server"]
+__all__ = ["PROMOTE_AT", "SERVER_GEN0_THRESHOLD", "gc_paused", "promote", "tune_for_server"]
 
 SERVER_GEN0_THRESHOLD: Final = 50_000
 """Generation-0 threshold of a long-running server (CPython's default, 700, has a request
 burst collect constantly)."""
+
+
+PROMOTE_AT: Final = 1_000
+"""Results this large (objects of a LIST, a batch) are worth promoting when the burst ends.
+Small ones are left to the young collections: promoting after every small request (an
+admission read per create) would also age young cyclic garbage into the old generation, where
+only the rare full collections find it."""
 
 
 def promote() -> None:

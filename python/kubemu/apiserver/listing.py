@@ -17,7 +17,7 @@ from kubemu.apiserver.codec import decode_trusted
 from kubemu.apiserver.storage import StorageCompacted, StorageFutureRevision, StoredObject
 from kubemu.apiserver.watch import ADDED, RawObject, ServerWatch, WatchFilter, WatchItem
 from kubemu.client.interface import ListOptions
-from kubemu.gcpause import gc_paused
+from kubemu.gcpause import PROMOTE_AT, gc_paused, promote
 from kubemu.objects.errors import StatusError
 from kubemu.objects.fields import FieldSelector, parse_field_selector, unsupported_fields
 from kubemu.objects.kinds.base import Kind
@@ -126,9 +126,11 @@ async def list_objects(
     # A LIST of 100k objects makes ~300k small objects (store results, StoredObject,
     # RawObject) that hold no cycles: with the cyclic GC on, their allocation sets off
     # collections that walk everything older (after other work, a large heap: 4x the list).
-    with gc_paused(promote=True):
+    with gc_paused():
         page = list_stored(api, resource, namespace, options, user=user)
         items = [RawObject(s.value, s.revision) for s in page.items]
+        if len(items) >= PROMOTE_AT:
+            promote()
     return RawList(
         page.kind,
         page.api_version,

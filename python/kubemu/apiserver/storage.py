@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast
 
-from kubemu.gcpause import gc_paused
+from kubemu.gcpause import PROMOTE_AT, gc_paused, promote
 from kubemu.store import (
     CompactedError,
     Compare,
@@ -232,9 +232,9 @@ class EmbeddedStorage:
     def list(
         self, prefix: bytes, *, start: bytes | None = None, limit: int = 0, revision: int = 0
     ) -> StoredList:
-        # Two small acyclic objects per item: no collection walks the heap meanwhile, and the
-        # survivors go straight to the old generation (kubemu.gcpause).
-        with gc_paused(promote=True):
+        # Two small acyclic objects per item: no collection walks the heap meanwhile, and a
+        # large result goes straight to the old generation (kubemu.gcpause).
+        with gc_paused():
             try:
                 resp = self.store.range(
                     start or prefix, prefix_end(prefix), revision=revision, limit=limit
@@ -244,6 +244,8 @@ class EmbeddedStorage:
             except FutureRevisionError:
                 raise StorageFutureRevision(revision) from None
             items = [StoredObject(kv.key, kv.value, kv.mod_revision) for kv in resp.kvs]
+            if len(items) >= PROMOTE_AT:
+                promote()
         return StoredList(items, resp.revision, resp.more, resp.count)
 
     def create(self, key: bytes, value: bytes) -> int:
